@@ -1,0 +1,41 @@
+# Two commands do all the setup: `make lab` (learners) and `make test` (instructors, CI).
+PY    := .venv/bin/python
+VENV  := .venv/.installed
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: lab test unit notebooks full export claims colab
+
+$(VENV): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -e ".[dev]"
+	touch $@
+
+lab: $(VENV)  ## open JupyterLab on the first chapter
+	$(PY) -m jupyter lab notebooks/00_why_fuse.ipynb
+
+test: unit notebooks  ## unit tests, then every notebook in quick mode
+
+unit: $(VENV)
+	COURSE_QUICK=1 COURSE_PROGRESS=0 $(PY) -m pytest -q --durations=5 tests
+
+notebooks: $(VENV)
+	COURSE_QUICK=1 $(PY) -m pytest -q --durations=0 $(NBVAL) notebooks/
+
+full: $(VENV)  ## re-execute every notebook in full mode, outputs written in place (how committed outputs are made)
+	@for nb in notebooks/*.ipynb; do \
+	  start=$$(date +%s); \
+	  COURSE_QUICK=0 $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
+	  echo "$$nb: $$(( $$(date +%s) - start )) s (full mode)"; \
+	done
+	$(PY) -m course_lib.claims --readme > /dev/null
+
+export: $(VENV)  ## write the notebooks' exported cells into course_lib/
+	$(PY) -m course_lib.export
+
+claims: $(VENV)  ## every chapter's claims, quick and full values, as one table
+	$(PY) -m course_lib.claims
+
+colab: $(VENV)  ## rewrite the Colab badges and setup cells from the repository URL in pyproject.toml
+	$(PY) -m course_lib.colab

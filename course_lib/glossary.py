@@ -1,0 +1,61 @@
+"""The course's terms, their Chinese names (from the seed notes the course grew out of) and one-line meanings.
+
+Each chapter's idea section shows its terms with `show_terms("early fusion", "late fusion", ...)`.
+"""
+import difflib
+
+# term: (Chinese name, meaning)
+GLOSSARY = {
+    "modality": ("模态", "one kind of signal about the world: image, text, audio, ..."),
+    "multimodal fusion": ("多模态融合", "combining several modalities into one representation or decision"),
+    "representation": ("表征", "finding a shared (joint) or coordinated way to represent several modalities"),
+    "translation": ("翻译", "mapping one modality into another (caption an image, speak a text)"),
+    "alignment": ("对齐", "finding which parts of one modality correspond to which parts of another"),
+    "fusion": ("融合", "joining the information of several modalities to predict something"),
+    "co-learning": ("联合学习", "using a data-rich modality to help learn a data-poor one"),
+    "redundancy": ("冗余性", "each modality carries the same information about the label"),
+    "complementarity": ("互补性", "each modality carries a different part of the label"),
+    "synergy": ("协同", "the label shows only in the combination: no modality alone tells anything"),
+    "early fusion": ("早期融合", "join features (or raw data) first, then learn one model on the joined input"),
+    "late fusion": ("晚期融合", "one model per modality; combine their decisions (decision-level fusion)"),
+    "decision-level fusion": ("决策级融合", "late fusion: average or vote the unimodal predictions"),
+    "hybrid fusion": ("混合融合", "combine an early-fusion predictor with the unimodal predictors"),
+    "concatenation": ("拼接", "place feature vectors end to end: [h_img; h_txt]"),
+    "weighted sum": ("加权和", "w_img * h_img + w_txt * h_txt, fixed or learned weights"),
+    "max pooling": ("最大池化", "element-wise maximum over a set of feature vectors"),
+    "mean pooling": ("平均池化", "element-wise mean over a set of feature vectors"),
+    "joint representation": ("联合表示", "all modalities mapped together into one shared space"),
+    "coordinated representation": ("协同表示", "each modality mapped on its own, the spaces tied by a similarity constraint"),
+    "gated fusion": ("门控融合", "a learned gate decides, per sample, how much of each modality passes"),
+    "attention": ("注意力", "weights from query-key similarity select what to read from values"),
+    "matrix form": ("矩阵化", "attention for all queries at once as matrix products, with masks"),
+    "bilinear pooling": ("双线性池化", "the outer product of two feature vectors, then pooling"),
+    "tensor fusion network": ("张量融合网络", "TFN: outer product of [h; 1] vectors keeps uni-, bi- and trimodal terms"),
+    "low-rank multimodal fusion": ("低秩多模态融合", "LMF: TFN's weight tensor as a sum of rank-1 modality factors"),
+    "low-rank": ("低秩", "a matrix or tensor written as a sum of few outer products"),
+    "prompt": ("提示", "learned vectors added to a frozen transformer's input to steer it"),
+    "contrastive loss": ("对比损失", "pull matching pairs together, push non-matching pairs apart"),
+    "pretraining": ("预训练", "training on a large generic task before the task at hand"),
+    "fine-tuning": ("微调", "continuing to train a pretrained model on the task at hand"),
+    "unimodal baseline": ("单模态基线", "the best a single modality can do alone: what fusion must beat"),
+}
+
+
+def term(name: str) -> tuple:
+    """(Chinese name, meaning) of a term; an unknown term raises a KeyError that suggests close ones."""
+    key = name.lower()
+    if key not in GLOSSARY:
+        close = difflib.get_close_matches(key, GLOSSARY, n=3)
+        raise KeyError(f"{name!r} is not in the glossary" + (f"; did you mean {close}?" if close else ""))
+    return GLOSSARY[key]
+
+
+def terms_markdown(*names: str) -> str:
+    rows = [f"| {n} | {term(n)[0]} | {term(n)[1]} |" for n in names]
+    return "\n".join(["| term | 中文 | meaning |", "|---|---|---|", *rows])
+
+
+def show_terms(*names: str):
+    """Display the terms as a table in a notebook (returns the IPython Markdown object)."""
+    from IPython.display import Markdown
+    return Markdown(terms_markdown(*names))

@@ -1,0 +1,66 @@
+"""What a fusion costs: parameters, FLOPs, latency and memory.
+
+`count_flops` uses `torch.utils.flop_counter`; `peak_memory` reports peak CUDA memory on a GPU and, on any
+device, the bytes autograd saves for backward (the part of training memory that fusion design changes).
+"""
+import time
+
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters; a shared parameter counts once."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_flops(fn, *args, **kwargs) -> int:
+    """FLOPs of one call `fn(*args, **kwargs)` (a multiply-add counts as 2), as torch's flop counter sees them."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        fn(*args, **kwargs)
+    return counter.get_total_flops()
+
+
+def latency(fn, *args, repeats: int = 20, warmup: int = 3, **kwargs) -> float:
+    """Median seconds of one call `fn(*args, **kwargs)` (synchronising CUDA so GPU time is counted)."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    times = []
+    with torch.no_grad():
+        for i in range(warmup + repeats):
+            sync()
+            start = time.perf_counter()
+            fn(*args, **kwargs)
+            sync()
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def saved_tensor_bytes(fn, *args, **kwargs) -> int:
+    """Bytes of the tensors autograd saves for backward during `fn(*args, **kwargs)` (each storage once)."""
+    seen, total = set(), 0
+
+    def pack(t):
+        nonlocal total
+        key = (t.untyped_storage().data_ptr(), t.device)
+        if key not in seen:
+            seen.add(key)
+            total += t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(*args, **kwargs)
+    return total
+
+
+def peak_memory(fn, *args, **kwargs) -> dict:
+    """Memory of one training-style call: {"saved_bytes": ..., "cuda_peak_bytes": ... or None}."""
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    saved = saved_tensor_bytes(fn, *args, **kwargs)
+    return {"saved_bytes": saved, "cuda_peak_bytes": torch.cuda.max_memory_allocated() if cuda else None}

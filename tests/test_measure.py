@@ -1,0 +1,34 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from course_lib.measure import count_flops, count_parameters, latency, peak_memory, saved_tensor_bytes
+
+
+def test_count_parameters_trainable_and_frozen():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    assert count_parameters(model) == 4 * 3 + 3 + 3 * 2 + 2
+    model[0].requires_grad_(False)
+    assert count_parameters(model) == 3 * 2 + 2
+    assert count_parameters(model, trainable_only=False) == 23
+
+
+def test_flops_of_a_linear_layer_are_2_m_n_k():
+    layer = nn.Linear(16, 8, bias=False)
+    assert count_flops(layer, torch.randn(5, 16)) == 2 * 5 * 16 * 8
+
+
+def test_latency_is_positive_and_checks_repeats():
+    assert latency(torch.matmul, torch.randn(32, 32), torch.randn(32, 32), repeats=3) > 0
+    with pytest.raises(ValueError, match="repeats"):
+        latency(torch.matmul, torch.randn(2, 2), torch.randn(2, 2), repeats=0)
+
+
+def test_saved_bytes_grow_with_batch_and_vanish_without_grad():
+    layer = nn.Linear(64, 64)
+    small = saved_tensor_bytes(lambda: layer(torch.randn(8, 64)).relu().sum())
+    large = saved_tensor_bytes(lambda: layer(torch.randn(80, 64)).relu().sum())
+    assert large > small > 0
+    layer.requires_grad_(False)
+    assert saved_tensor_bytes(lambda: layer(torch.randn(8, 64)).sum()) == 0
+    assert peak_memory(lambda: nn.Linear(4, 4)(torch.randn(2, 4)).sum())["saved_bytes"] > 0
