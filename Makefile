@@ -8,7 +8,7 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 $(VENV): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
 lab: $(VENV)  ## open JupyterLab on the first chapter

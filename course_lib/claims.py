@@ -38,7 +38,7 @@ def _save(ledger: dict) -> None:
     tmp.replace(path)
 
 
-def claim(text: str, value: float, op: str, threshold: float, *, unit: str = "", chapter: str | None = None) -> float:
+def claim(text: str, value: float, op: str, threshold: float, *, unit: str = "", chapter: str | None = None) -> None:
     """Assert `value op threshold`, print it, and record it in the ledger under the chapter and mode.
 
     Example: `claim("late fusion on synergy is within 5 points of chance", gap, "<=", 5, unit="points")`.
@@ -58,7 +58,6 @@ def claim(text: str, value: float, op: str, threshold: float, *, unit: str = "",
     mark = "PASS" if passed else "FAIL"
     print(f"[{mark}] {text}: {value:.3g} {op} {threshold:g}{(' ' + unit) if unit else ''} ({mode()} mode)")
     assert passed, f"claim failed: {text}: measured {value:.4g}, expected {op} {threshold:g} {unit}"
-    return value
 
 
 def rows(ledger: dict | None = None) -> list:

@@ -26,11 +26,11 @@ class Sizes:
     n_train: int
     n_test: int
     epochs: int
-    batch_size: int = 128
+    batch_size: int = 64
 
 
-QUICK_SIZES = Sizes(n_train=2000, n_test=1000, epochs=8)
-FULL_SIZES = Sizes(n_train=8000, n_test=2000, epochs=20)
+QUICK_SIZES = Sizes(n_train=1500, n_test=1000, epochs=8)
+FULL_SIZES = Sizes(n_train=8000, n_test=2000, epochs=15)
 
 
 def sizes() -> Sizes:

@@ -23,13 +23,12 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class ImageEncoder(nn.Module):
     """(..., 3, H, W) images -> (..., N, D) grid cells (N = (H/8)*(W/8)) or pooled (..., D)."""
 
-    def __init__(self, d: int = 64, width: int = 16):
+    def __init__(self, d: int = 64, width: int = 32):
         super().__init__()
         self.d = d
-        self.net = nn.Sequential(  # each stride-2 conv halves H and W: 32 -> 16 -> 8 -> 4
-            nn.Conv2d(3, width, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * width, d, 3, stride=2, padding=1), nn.ReLU(),
+        self.net = nn.Sequential(  # 4x4 patches (32 -> 8 cells a side), then a 3x3 conv with stride 2 (8 -> 4)
+            nn.Conv2d(3, width, 4, stride=4), nn.ReLU(),
+            nn.Conv2d(width, d, 3, stride=2, padding=1), nn.ReLU(),
         )
         self.proj = nn.Linear(d, d)
 
@@ -118,9 +117,18 @@ def inputs(batch: dict, modality: str) -> tuple:
     return tuple(batch[k] for k in keys[modality])
 
 
+def encode_bag(encoder: nn.Module, images: torch.Tensor, bag_mask: torch.Tensor) -> torch.Tensor:
+    """Bag of images (B, K, 3, H, W) with mask (B, K) -> (B, K, D); only real items are encoded, padding is 0."""
+    feats = encoder(images[bag_mask])                              # (n_items, D)
+    out = feats.new_zeros(*bag_mask.shape, feats.shape[-1])
+    out[bag_mask] = feats
+    return out
+
+
 def encode(encoders: nn.ModuleDict, batch: dict) -> dict:
     """{modality: pooled features} for every encoder in `encoders`: (B, D), or (B, K, D) for a bag of images."""
-    feats = {m: enc(*inputs(batch, m)) for m, enc in encoders.items()}
+    feats = {m: encode_bag(enc, batch["image"], batch["bag_mask"]) if m == "image" and "bag_mask" in batch
+             else enc(*inputs(batch, m)) for m, enc in encoders.items()}
     sizes = {m: h.shape[0] for m, h in feats.items()}
     if len(set(sizes.values())) > 1:
         raise ValueError(f"modalities disagree on the batch size: {sizes}")

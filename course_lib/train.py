@@ -93,7 +93,7 @@ def evaluate(model: nn.Module, data, **kwargs) -> float:
     return (logits.argmax(-1) == _tensors(data)["label"].cpu()).float().mean().item()
 
 
-def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, batch_size: int = 128,
+def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, batch_size: int = 64,
         weight_decay: float = 1e-4, seed: int = 0, device=None, name: str = "", loss_fn=None,
         show: bool = True) -> History:
     """Train `model` with AdamW and cross-entropy; return its History (one entry per epoch).

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 plt.rcParams.update({"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False})
+COLOURS = {"image": "tab:orange", "text": "tab:blue", "audio": "tab:green"}  # one colour per modality, everywhere
 
 
 def plot_history(histories, title: str = "", chance: float | None = None):

@@ -90,18 +90,20 @@ def bag(rng: np.random.Generator, n: int, rule: str = "any", k_min: int = 3, k_m
     """Bag: K images (K uniform in k_min..k_max), one object each, and a question about colour X. Balanced y.
 
     rule="any", "is any object X ?": positives hold exactly 1 or 2 X items (a weak signal a mean-pool dilutes),
-    negatives hold none. rule="most", "are most objects X ?": positives hold more than K/2 X items, negatives at
-    least 1 and at most K/2 (so "is there any X" does not answer it). Non-X items take the other 3 colours
-    uniformly; shapes are random. The label needs the text (which colour) and the images (how many). Audio: none.
+    negatives hold none. rule="most", "are most objects X ?": positives hold more than K/2 X items but at least
+    one other, negatives at least 1 and at most K/2 (so neither "is there any X" nor "is there any non-X"
+    answers it: only the proportion does). The other items all share one other colour Z (so the set of colours
+    present says nothing about the count); shapes are random. The label needs the text (which colour) and the images (how many). Audio: none.
     """
     if rule not in BAG_RULES:
         raise ValueError(f"unknown bag rule {rule!r}; valid rules: {', '.join(BAG_RULES)}")
     if not 1 <= k_min <= k_max:
         raise ValueError(f"need 1 <= k_min <= k_max, got k_min={k_min}, k_max={k_max}")
-    if rule == "most" and k_min < 2:
-        raise ValueError("rule 'most' needs k_min >= 2 (a negative holds between 1 and K/2 X items)")
+    if rule == "most" and k_min < 3:
+        raise ValueError("rule 'most' needs k_min >= 3 (a positive holds between K/2 and K-1 X items)")
     k = rng.integers(k_min, k_max + 1, size=n)
     x_colour, label = rng.integers(len(COLOURS), size=n), rng.integers(2, size=n)
+    z_colour = (x_colour + rng.integers(1, len(COLOURS), size=n)) % len(COLOURS)  # the one other colour
     count = np.empty(n, dtype=np.int64)
     scenes, words = [], []
     for i in range(n):
@@ -109,13 +111,12 @@ def bag(rng: np.random.Generator, n: int, rule: str = "any", k_min: int = 3, k_m
         if rule == "any":
             count[i] = rng.integers(1, min(2, ki) + 1) if yi else 0
         else:
-            count[i] = rng.integers(ki // 2 + 1, ki + 1) if yi else rng.integers(1, ki // 2 + 1)
-        others = (x_colour[i] + rng.integers(1, len(COLOURS), size=ki - count[i])) % len(COLOURS)
-        colours = rng.permutation(np.concatenate([np.full(count[i], x_colour[i]), others]))
+            count[i] = rng.integers(ki // 2 + 1, ki) if yi else rng.integers(1, ki // 2 + 1)
+        colours = rng.permutation(np.concatenate([np.full(count[i], x_colour[i]), np.full(ki - count[i], z_colour[i])]))
         scenes.append([random_objects(rng, 1, colours=[c]) for c in colours])
         words.append(fill(BAG_TEMPLATES[rule], colour=COLOURS[x_colour[i]]))
     return Draw(scenes, words, pitch=rng.integers(len(PITCHES_HZ), size=n), label=label,
-                latents={"x_colour": x_colour, "count_x": count, "k": k}, class_names=["no", "yes"],
+                latents={"x_colour": x_colour, "z_colour": z_colour, "count_x": count, "k": k}, class_names=["no", "yes"],
                 informative=("image", "text"), is_bag=True)
 
 

@@ -1,0 +1,53 @@
+import pytest
+import torch
+
+from course_lib.encoders import UnimodalClassifier
+from course_lib.train import batches, evaluate, fit, predict
+from course_lib.world import make_splits
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return make_splits("redundant", 256, 128, seed=0)
+
+
+def _run(splits):
+    torch.manual_seed(0)
+    model = UnimodalClassifier("text", 4)
+    history = fit(model, splits[0], splits[1], epochs=2, show=False)
+    return model, history
+
+
+def test_fit_is_deterministic(splits):
+    (m1, h1), (m2, h2) = _run(splits), _run(splits)
+    assert h1.train_loss == h2.train_loss and h1.val_acc == h2.val_acc
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_fit_learns_and_history_has_one_entry_per_epoch(splits):
+    model, history = _run(splits)
+    assert len(history.train_loss) == len(history.val_acc) == 2
+    assert history.train_loss[1] < history.train_loss[0]
+    assert evaluate(model, splits[1]) == history.final_val_acc > 0.5
+
+
+def test_predict_keeps_order_and_accepts_tensor_dicts(splits):
+    model, _ = _run(splits)
+    logits = predict(model, splits[1], batch_size=50)
+    assert logits.shape == (128, 4)
+    assert torch.allclose(logits[:10], predict(model, {k: v[:10] for k, v in splits[1].tensors().items()}), atol=1e-5)
+
+
+def test_batches_cover_every_row_once():
+    tensors = {"label": torch.arange(10), "x": torch.arange(10) * 2}
+    seen = torch.cat([b["label"] for b in batches(tensors, 3, shuffle=True, generator=torch.Generator().manual_seed(1))])
+    assert sorted(seen.tolist()) == list(range(10))
+    assert all(torch.equal(b["x"], b["label"] * 2) for b in batches(tensors, 4, shuffle=True))
+
+
+def test_bad_input(splits):
+    model = UnimodalClassifier("text", 4)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, splits[0], epochs=0)
+    with pytest.raises(TypeError, match="label"):
+        evaluate(model, {"text": torch.zeros(2, 3)})
