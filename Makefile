@@ -19,16 +19,14 @@ test: unit notebooks  ## unit tests, then every notebook in quick mode
 unit: $(VENV)
 	COURSE_QUICK=1 COURSE_PROGRESS=0 $(PY) -m pytest -q --durations=5 tests
 
-notebooks: $(VENV)
-	COURSE_QUICK=1 $(PY) -m pytest -q --durations=0 $(NBVAL) notebooks/
+notebooks: $(VENV)  ## one pytest run per chapter, so each prints its own time
+	@for nb in notebooks/*.ipynb; do \
+	  echo "== $$nb (quick mode)"; \
+	  COURSE_QUICK=1 $(PY) -m pytest -q $(NBVAL) $$nb || exit 1; \
+	done
 
 full: $(VENV)  ## re-execute every notebook in full mode, outputs written in place (how committed outputs are made)
-	@for nb in notebooks/*.ipynb; do \
-	  start=$$(date +%s); \
-	  COURSE_QUICK=0 $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
-	  echo "$$nb: $$(( $$(date +%s) - start )) s (full mode)"; \
-	done
+	COURSE_QUICK=0 $(PY) -m course_lib.execute notebooks/*.ipynb
 	$(PY) -m course_lib.claims --readme > /dev/null
 
 export: $(VENV)  ## write the notebooks' exported cells into course_lib/

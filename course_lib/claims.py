@@ -1,7 +1,8 @@
 """The claims ledger: every sentence a chapter asserts, with the number measured in each mode.
 
 A chapter states a claim with one call, `claim(text, value, op, threshold)`: it prints the numbers, records
-them under the chapter and the mode (quick/full) in `results/claims.json`, then asserts. `python -m
+them under the chapter and the mode (quick/full) in `results/claims.json`, then asserts. `setup()` starts a
+chapter by forgetting its claims in the current mode, so the ledger holds what the last run of each mode said. `python -m
 course_lib.claims` prints every claim as one table; `--readme` writes the full-mode table into README.md.
 """
 import json
@@ -36,6 +37,19 @@ def _save(ledger: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     tmp.replace(path)
+
+
+def begin(chapter: str) -> None:
+    """Forget the chapter's claims in the current mode: a run restates them all, so renamed claims do not linger."""
+    ledger = load()
+    entries = ledger.get(chapter, {})
+    if not any(mode() in e for e in entries.values()):
+        return
+    for text in list(entries):
+        entries[text].pop(mode(), None)
+        if "quick" not in entries[text] and "full" not in entries[text]:
+            del entries[text]
+    _save(ledger)
 
 
 def claim(text: str, value: float, op: str, threshold: float, *, unit: str = "", chapter: str | None = None) -> None:

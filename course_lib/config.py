@@ -73,7 +73,10 @@ def current_chapter() -> str | None:
 
 def setup(chapter: str, seed: int = 0) -> torch.device:
     """Start a chapter: remember its name (for the claims ledger), seed everything, print one line, return the device."""
+    from .claims import begin  # the ledger restarts the chapter's claims in this mode
+
     _CURRENT_CHAPTER["name"] = chapter
+    begin(chapter)
     seed_everything(seed)
     device = pick_device()
     amp = amp_dtype(device)

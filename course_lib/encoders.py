@@ -135,6 +135,24 @@ def encode(encoders: nn.ModuleDict, batch: dict) -> dict:
     return feats
 
 
+def encode_tokens(encoders: nn.ModuleDict, batch: dict) -> dict:
+    """{modality: (tokens (B, T, D), mask (B, T))}: image grid cells (all real), text tokens, audio frames."""
+    out = {}
+    for m, enc in encoders.items():
+        x = inputs(batch, m)
+        if m == "image":
+            cells = enc.tokens(*x)
+            out[m] = (cells, torch.ones(cells.shape[:2], dtype=torch.bool, device=cells.device))
+        elif m == "text":
+            out[m] = (enc.tokens(*x), x[1])
+        else:
+            out[m] = enc.tokens(*x)
+    sizes = {m: t.shape[0] for m, (t, _) in out.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"modalities disagree on the batch size: {sizes}")
+    return out
+
+
 class UnimodalClassifier(nn.Module):
     """One encoder and a small MLP head: the unimodal baseline that every fusion must beat."""
 

@@ -45,3 +45,15 @@ def test_markdown_table_lists_every_claim(ledger):
     claims.claim("b", 0.2, "<", 1, chapter="01_b")
     table = claims.markdown().splitlines()
     assert table[0].startswith("| chapter | claim") and len(table) == 4
+
+
+def test_begin_forgets_the_chapters_claims_in_this_mode_only(ledger, monkeypatch):
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    claims.claim("kept in quick", 1, ">", 0, chapter="02_x")
+    claims.claim("renamed since", 1, ">", 0, chapter="02_x")
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    claims.claim("kept in quick", 2, ">", 0, chapter="02_x")
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    claims.begin("02_x")
+    entries = json.loads(ledger.read_text())["02_x"]
+    assert list(entries) == ["kept in quick"] and "full" not in entries["kept in quick"]

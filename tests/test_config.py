@@ -20,7 +20,8 @@ def test_seed_everything_repeats_numbers():
     assert torch.equal(a, torch.randn(5))
 
 
-def test_setup_prints_one_line_and_returns_device(capsys):
+def test_setup_prints_one_line_and_returns_device(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS", str(tmp_path / "claims.json"))
     device = config.setup("99_test_chapter", seed=1)
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "99_test_chapter" in out[0] and "device:" in out[0] and "AMP:" in out[0]

@@ -43,4 +43,5 @@ def test_ci_runs_make_test_which_runs_units_and_nbval_in_quick_mode():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^test: .*unit.*notebooks", makefile, re.M)
     assert "COURSE_QUICK=1" in makefile and "--nbval-lax" in makefile and "--nbval-current-env" in makefile
+    assert "exit 1" in makefile, "a failing chapter must stop `make test`"
     assert re.search(r'pip install (-q )?-e "\.\[dev\]"', makefile)

@@ -7,12 +7,13 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from course_lib.world import (COLOURS, SHAPES, TASKS, VOCAB, SceneObject, collate, make_splits, make_task,
-                              object_mask, random_objects, render_scene, tone)
+from course_lib.world import (COLOURS, SHAPES, TASKS, VOCAB, SceneObject, cell_targets, collate, make_splits,
+                              make_task, object_cells, object_mask, random_objects, render_scene, tone)
 from course_lib.world.language import ALL_TEMPLATES, SPECIALS
+from course_lib.world.scenes import well_separated
 
 SETTINGS = [("redundant", {}), ("complementary", {}), ("synergy", {}), ("bag", {"rule": "any"}),
-            ("bag", {"rule": "most"})]
+            ("bag", {"rule": "most"}), ("qa", {})]
 IDS = [name + "-" + "-".join(kw.values()) if kw else name for name, kw in SETTINGS]
 
 
@@ -104,9 +105,10 @@ def test_shapes_dtypes_and_masks(small, key):
         assert [len(m["objects"]) for m in d.meta] == d.latents["k"].tolist()
 
 
-def test_speed():
+@pytest.mark.parametrize("name", ["redundant", "qa"])
+def test_speed(name):
     start = time.perf_counter()
-    make_task("redundant", 10_000)
+    make_task(name, 10_000)
     assert time.perf_counter() - start < 10
 
 
@@ -159,6 +161,99 @@ def test_bag_rules(big):
         assert x == count.tolist()
 
 
+@pytest.fixture(scope="module")
+def noisy():
+    """The same seed undamaged (p=0) and with each kind of damage (p=0.5)."""
+    return {damage: make_task("noisy", 1000, seed=4, **kw)
+            for damage, kw in (("clean", {"p": 0}), ("noise", {}), ("blank", {"damage": "blank"}))}
+
+
+@pytest.mark.parametrize("damage", ["noise", "blank"])
+def test_noisy_damages_one_of_image_or_text(noisy, damage):
+    clean, d = noisy["clean"], noisy[damage]
+    assert (clean.latents["damaged"] == -1).all() and clean.present.all() and (clean.corrupted == -1).all()
+    assert torch.equal(d.label, clean.label) and d.label.tolist() == [m["objects"][0]["colour_id"] for m in d.meta]
+    assert all(COLOURS[m["label"]] in m["sentence"].split() for m in clean.meta)
+    hit = d.latents["damaged"]
+    assert torch.equal(hit, noisy["noise" if damage == "blank" else "blank"].latents["damaged"])  # same samples
+    assert abs((hit >= 0).float().mean() - 0.5) < 0.05 and abs((hit == 0).sum() / (hit >= 0).sum() - 0.5) < 0.07
+    assert [m["damaged"] for m in d.meta] == hit.tolist()
+    recorded = d.corrupted if damage == "noise" else torch.where(d.present.all(1), -1, (~d.present).long().argmax(1))
+    assert torch.equal(recorded, hit)
+    assert (d.present.all(1) if damage == "noise" else d.corrupted == -1).all()  # one record, of the right kind
+    img, txt = hit == 0, hit == 1
+    assert torch.equal(d.image[~img], clean.image[~img]) and torch.equal(d.audio, clean.audio)  # the rest untouched
+    assert torch.equal(d.text[~txt], clean.text[~txt]) and torch.equal(d.text_mask[~txt], clean.text_mask[~txt])
+    if damage == "noise":
+        assert ((d.image[img] != clean.image[img]).flatten(1).float().mean(1) > 0.9).all()
+        assert abs(d.image[img].mean() - 0.5) < 0.01  # uniform noise, nothing of the scene
+        assert (d.text[txt] != clean.text[txt]).any(1).all() and torch.equal(d.text_mask, clean.text_mask)
+    else:
+        assert (d.image[img] == 0).all() and (d.text_mask[txt].sum(1) == 2).all()
+
+
+def test_noisy_with_user_dials():
+    base = make_task("noisy", 400, seed=2)
+    more = make_task("noisy", 400, seed=2, p_missing={"audio": 0.3}, noise={"text": 0.2})
+    assert torch.equal(base.latents["damaged"], more.latents["damaged"])  # the user's dials never move the task's
+    gone = ~more.present[:, 2]
+    assert 0.2 < gone.float().mean() < 0.4 and (more.latents["damaged"][gone] == -1).all()  # one event per sample
+    assert not torch.equal(base.text, more.text)
+
+
+# ---- qa ----
+
+@pytest.fixture(scope="module")
+def qa():
+    return make_task("qa", 2000, seed=5)
+
+
+def test_qa_scenes_and_answers(qa):
+    for m, kind in zip(qa.meta, qa.latents["kind"].tolist()):
+        objs = m["objects"]
+        assert len(objs) == 3 and well_separated(objs)
+        assert len({o["shape"] for o in objs}) == 3 and len({o["colour"] for o in objs}) == 3
+        a = objs[m["target"]]
+        assert (m["target_colour"], m["target_x"]) == (a["colour_id"], a["x"])
+        words = m["sentence"].split()
+        if kind == 0:
+            assert words == ["what", "colour", "is", "the", a["shape"], "?"] and m["targets"] == [m["target"]]
+            assert m["label"] == a["colour_id"]
+        else:
+            assert words[:2] + words[3:6] + words[7:] == ["is", "the", "left", "of", "the", "?"]
+            named = [[o["shape"] for o in objs].index(w) for w in (words[2], words[6])]
+            assert m["targets"] == named and named[0] == m["target"]
+            b = objs[named[1]]
+            assert abs(a["x"] - b["x"]) >= 4 and qa.class_names[m["label"]] == ("yes" if a["x"] < b["x"] else "no")
+    kind = qa.latents["kind"]
+    assert abs(kind.float().mean() - 0.5) < 0.05
+    assert abs((qa.label[kind == 1] == 5).float().mean() - 0.5) < 0.05  # yes / no balanced
+    assert not (qa.text == VOCAB.unk_id).any() and qa.class_names == list(COLOURS) + ["no", "yes"]
+
+
+def test_qa_options():
+    two, four = make_task("qa", 50, k=2), make_task("qa", 50, k=4, kinds="left_of")
+    assert {len(m["objects"]) for m in two.meta} == {2} and {len(m["objects"]) for m in four.meta} == {4}
+    assert (four.latents["kind"] == 1).all() and set(four.label.tolist()) == {4, 5}
+    colour = make_task("qa", 50, kinds=("colour",))
+    assert (colour.latents["kind"] == 0).all() and colour.label.max() < 4
+
+
+def test_object_cells_and_cell_targets(qa):
+    rng = np.random.default_rng(0)
+    for size in (0, 1):
+        for o in random_objects(rng, 40, sizes=[size] * 40):
+            cells, (ys, xs) = object_cells(o), np.nonzero(object_mask(o))
+            assert cells.shape == (4, 4) and cells[ys // 8, xs // 8].all()  # every masked pixel's cell
+            assert cells.sum() == len(set(zip(ys // 8, xs // 8))) <= (4 if size == 0 else 9)  # and no other
+    assert object_cells(o, grid=8).shape == (8, 8)
+    for i in range(5):
+        m = qa.meta[i]
+        expected = torch.from_numpy(object_cells(m["objects"][m["target"]]))
+        assert torch.equal(cell_targets(qa, i).view(4, 4), expected)  # row-major, like torch's flatten
+    assert torch.equal(cell_targets(qa, range(5)), torch.stack([cell_targets(qa, i) for i in range(5)]))
+
+
 # ---- dials ----
 
 def test_dials():
@@ -196,6 +291,16 @@ def test_dials():
     (lambda: make_task("redundant", 0), ValueError, "positive"),
     (lambda: make_task("synergy", 10, rule="any"), ValueError, "options"),
     (lambda: collate([]), ValueError, "empty"),
+    (lambda: make_task("noisy", 10, p=1.5), ValueError, r"\[0, 1\]"),
+    (lambda: make_task("noisy", 10, damage="smudge"), ValueError, "noise, blank"),
+    (lambda: make_task("noisy", 10, p_corrupt={"text": 0.1}), ValueError, "already sets p_corrupt"),
+    (lambda: make_task("noisy", 10, p=1, p_missing={"audio": 0.2}), ValueError, "> 1"),
+    (lambda: make_task("qa", 10, k=5), ValueError, "2..4"),
+    (lambda: make_task("qa", 10, k=1), ValueError, "2..4"),
+    (lambda: make_task("qa", 10, kinds=("colour", "size")), ValueError, "left_of"),
+    (lambda: make_task("qa", 10, kinds=()), ValueError, "colour"),
+    (lambda: object_cells(SceneObject(0, 0, 0, 16, 16), grid=3), ValueError, "divisor"),
+    (lambda: cell_targets(make_task("redundant", 5), 0), ValueError, "qa"),
 ])
 def test_bad_input_raises(call, error, message):
     with pytest.raises(error, match=message):
@@ -203,4 +308,4 @@ def test_bad_input_raises(call, error, message):
 
 
 def test_registry():
-    assert set(TASKS) == {"redundant", "complementary", "synergy", "bag"}
+    assert set(TASKS) == {"redundant", "complementary", "synergy", "bag", "noisy", "qa"}

@@ -13,7 +13,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from .language import VOCAB
-from .scenes import render_scene
+from .scenes import object_cells, render_scene
 from .sounds import AUDIO_MIN_LEN, random_length, tone
 from .tasks import TASKS
 
@@ -155,13 +155,34 @@ def _apply_noise(t: dict, noise: dict, rng: np.random.Generator):
         audio += rng.normal(0, noise["audio"], audio.shape).astype(np.float32) * t["audio_mask"].numpy()
 
 
-def _apply_drops(t: dict, meta: list, p_missing: dict, p_corrupt: dict, rng: np.random.Generator):
-    """Per sample, at most one event: one modality missing or corrupted, with the dials' probabilities."""
-    events = [("missing", m, p) for m, p in p_missing.items()] + [("corrupted", m, p) for m, p in p_corrupt.items()]
-    if not events:
-        return
-    edges = np.cumsum([p for _, _, p in events])
-    which = np.searchsorted(edges, rng.random(len(meta)), side="right")  # == len(events): nothing happens
+def _events(task: str, damage: dict, p_missing: dict, p_corrupt: dict) -> tuple[list, int]:
+    """The possible per-sample events (kind, modality, probability): the task's own damage first, so the user's
+    dials never move it, then the dials. Also returns how many are the task's. A dial may not repeat one of them."""
+    own, user = [], []
+    for kind, name, dial in (("missing", "p_missing", p_missing), ("corrupted", "p_corrupt", p_corrupt)):
+        task_dial = damage.get(name, {})
+        clash = sorted(set(dial) & set(task_dial))
+        if clash:
+            raise ValueError(f"task {task!r} already sets {name} for {clash} itself (from its options); "
+                             f"leave {clash} out of {name}")
+        own += [(kind, m, p) for m, p in task_dial.items()]
+        user += [(kind, m, p) for m, p in dial.items()]
+    total, by_task = sum(p for *_, p in own + user), sum(p for *_, p in own)
+    if total > 1 + 1e-9:
+        raise ValueError(f"p_missing and p_corrupt sum to {total:.3f} > 1"
+                         + (f" (task {task!r} itself takes {by_task:.3f})" if own else "")
+                         + ": at most one modality is missing or corrupted per sample")
+    return own + user, len(own)
+
+
+def _pick_events(events: list, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Per sample, which event happens (an index into `events`; len(events): none), with their probabilities."""
+    edges = np.cumsum([p for *_, p in events])
+    return np.searchsorted(edges, rng.random(n), side="right")
+
+
+def _apply_drops(t: dict, meta: list, events: list, which: np.ndarray, rng: np.random.Generator):
+    """Make sample i's event `events[which[i]]` happen: its modality goes missing or is replaced by pure noise."""
     image, text, tmask = t["image"].numpy(), t["text"].numpy(), t["text_mask"].numpy()
     audio, amask = t["audio"].numpy(), t["audio_mask"].numpy()
     slots = _word_slots(tmask)
@@ -196,6 +217,9 @@ def make_task(name: str, n: int, seed: int = 0, *, noise: dict | None = None, p_
     noise: {modality: level}: image pixel-noise std, text per-word swap probability, audio noise std.
     p_missing / p_corrupt: {modality: probability} that a sample's modality is missing (zeros / "[CLS] [SEP]" /
     silence) or replaced by pure noise. Example: make_task("synergy", 2000, noise={"image": 0.2}).
+    A task may damage samples itself (`noisy`): it declares its own p_missing / p_corrupt, applied here with (and
+    before) the user's, which may not name the same modality again; the latent `damaged` records which modality the
+    task's damage hit (-1 none).
     """
     if name not in TASKS:
         raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
@@ -208,21 +232,38 @@ def make_task(name: str, n: int, seed: int = 0, *, noise: dict | None = None, p_
     noise = _check_dial("noise", noise, lambda m: m == "text")
     p_missing = _check_dial("p_missing", p_missing, lambda m: True)
     p_corrupt = _check_dial("p_corrupt", p_corrupt, lambda m: True)
-    total = sum(p_missing.values()) + sum(p_corrupt.values())
-    if total > 1 + 1e-9:
-        raise ValueError(f"p_missing and p_corrupt sum to {total:.3f} > 1: at most one modality "
-                         "is missing or corrupted per sample")
     content_rng, noise_rng, drop_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
 
     draw = TASKS[name](content_rng, int(n), **task_kwargs)
+    events, n_own = _events(name, draw.damage, p_missing, p_corrupt)
+    which = _pick_events(events, n, drop_rng)
+    if draw.damage:  # the task's latent: the modality its own damage hit; -1 for none or a user dial's event
+        hit = [MODALITIES.index(m) for _, m, _ in events[:n_own]]
+        draw.latents["damaged"] = np.array(hit + [-1] * (len(events) - n_own + 1))[which]
     t = _render(draw, content_rng)
     meta = [{"objects": [o.to_dict() for objs in draw.scenes[i] for o in objs], "sentence": " ".join(draw.words[i]),
              "pitch": int(draw.pitch[i]), "label": int(draw.label[i]), "missing": None, "corrupted": None,
-             **{k: int(v[i]) for k, v in draw.latents.items()}} for i in range(n)]
+             **{k: int(v[i]) for k, v in draw.latents.items()}, **(draw.meta[i] if draw.meta else {})}
+            for i in range(n)]
     _apply_noise(t, noise, noise_rng)
-    _apply_drops(t, meta, p_missing, p_corrupt, drop_rng)
+    _apply_drops(t, meta, events, which, drop_rng)
     latents = {k: torch.as_tensor(v, dtype=torch.long) for k, v in draw.latents.items()}
     return WorldData(name, _trim(t), meta, latents, draw.class_names, draw.informative, task_kwargs)
+
+
+def cell_targets(data: WorldData, i, grid: int = 4) -> torch.Tensor:
+    """Where attention should go: the grid cells that sample i's asked object (`meta[i]["target"]`) touches.
+
+    i: an index -> bool (grid * grid,); a sequence of indices -> (len(i), grid * grid). Cells are flattened
+    row-major, the order of `feature_map.flatten(2)` for a (B, C, grid, grid) map (see `scenes.object_cells`).
+    Only for tasks that name a target object (`qa`).
+    """
+    if "target" not in data.meta[0]:
+        raise ValueError(f"task {data.task!r} names no target object; cell_targets needs one that does, e.g. 'qa'")
+    rows = [object_cells(data.meta[j]["objects"][data.meta[j]["target"]], grid).ravel()
+            for j in np.atleast_1d(np.asarray(i)).tolist()]
+    cells = torch.from_numpy(np.stack(rows))
+    return cells if np.ndim(i) else cells[0]
 
 
 def make_splits(name: str, n_train: int, n_test: int, seed: int = 0, **kwargs) -> tuple[WorldData, WorldData]:

@@ -83,7 +83,12 @@ BAG_TEMPLATES = {  # bag: one question per rule
     "any": "is any object {colour} ?",
     "most": "are most objects {colour} ?",
 }
-ALL_TEMPLATES = DESCRIBE_TEMPLATES + MATERIAL_TEMPLATES + CLAIM_TEMPLATES + tuple(BAG_TEMPLATES.values())
+QA_TEMPLATES = {  # qa: one question per kind, about the object(s) its shape words pick out
+    "colour": "what colour is the {shape} ?",
+    "left_of": "is the {shape_a} left of the {shape_b} ?",
+}
+ALL_TEMPLATES = (DESCRIBE_TEMPLATES + MATERIAL_TEMPLATES + CLAIM_TEMPLATES + tuple(BAG_TEMPLATES.values())
+                 + tuple(QA_TEMPLATES.values()))
 
 
 def fill(template: str, **slots: str) -> list[str]:

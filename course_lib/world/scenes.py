@@ -78,6 +78,19 @@ def object_mask(obj, size: int = 32) -> np.ndarray:
     return ((np.abs(dx) <= r) & (np.abs(dy) <= half)) | ((np.abs(dy) <= r) & (np.abs(dx) <= half))
 
 
+def object_cells(obj, grid: int = 4, size: int = 32) -> np.ndarray:
+    """The cells of a grid x grid partition of the image that the object's pixel mask touches: bool (grid, grid).
+
+    An image encoder with 8-pixel patches sees a 32-pixel image as a 4 x 4 grid of tokens; `.flatten()` of this
+    (row-major) lines up with `feature_map.flatten(2)` of its (B, C, 4, 4) map. With 8-pixel cells a small object
+    touches at most 2 x 2 cells, a large one at most 3 x 3.
+    """
+    if not isinstance(grid, (int, np.integer)) or grid < 1 or size % grid:
+        raise ValueError(f"grid must be a positive divisor of the image size {size}, got {grid!r}")
+    cell = size // grid
+    return object_mask(obj, size).reshape(grid, cell, grid, cell).any(axis=(1, 3))
+
+
 def render_scene(objects, size: int = 32) -> np.ndarray:
     """Objects (later ones drawn on top) -> float32 image (3, H, W) in [0, 1]."""
     image = np.full((3, size, size), BACKGROUND, dtype=np.float32)
@@ -88,13 +101,24 @@ def render_scene(objects, size: int = 32) -> np.ndarray:
     return image
 
 
+def _apart(x: int, y: int, radius: float, other: SceneObject) -> bool:
+    """The placement rule: centres at least 0.8 x (sum of radii) apart (rims may overlap; no shape hides much)."""
+    return (x - other.x) ** 2 + (y - other.y) ** 2 >= (0.8 * (radius + RADIUS[other.size])) ** 2
+
+
+def well_separated(objects) -> bool:
+    """Whether every pair of objects obeys `random_objects`' placement rule (its rejection sampling never gave up)."""
+    objs = [as_object(o) for o in objects]
+    return all(_apart(a.x, a.y, RADIUS[a.size], b) for j, a in enumerate(objs) for b in objs[j + 1:])
+
+
 def random_objects(rng: np.random.Generator, k: int, size: int = 32, shapes=None, colours=None, sizes=None,
                    max_tries: int = 50) -> list[SceneObject]:
     """k objects at random positions inside the frame, avoiding heavy overlap.
 
     `shapes`, `colours`, `sizes`: None (each object draws uniformly) or a length-k sequence of indices.
     Placement is rejection sampling: centres closer than 0.8 x (sum of radii) are redrawn, up to `max_tries`
-    times, after which the last draw is kept (a crowded scene beats an infinite loop).
+    times, after which the last draw is kept (a crowded scene beats an infinite loop; `well_separated` tells).
     """
     def attr(given, n_values):
         if given is None:
@@ -110,7 +134,7 @@ def random_objects(rng: np.random.Generator, k: int, size: int = 32, shapes=None
         lo, hi = int(np.ceil(r)), size - 1 - int(np.ceil(r))
         for _ in range(max_tries):
             x, y = (int(v) for v in rng.integers(lo, hi + 1, size=2))
-            if all((x - p.x) ** 2 + (y - p.y) ** 2 >= (0.8 * (r + RADIUS[p.size])) ** 2 for p in placed):
+            if all(_apart(x, y, r, p) for p in placed):
                 break
         placed.append(SceneObject(shape=int(s), colour=int(c), size=int(z), x=x, y=y))
     return placed

@@ -4,13 +4,14 @@ A task generator is `fn(rng, n, **options) -> Draw`; `TASKS` maps names to gener
 tokens and waveforms, and the noise/missing/corrupt dials, happen later in `data.make_task`, so a task's
 code reads as its information structure and nothing else. Each docstring states that structure.
 """
-from dataclasses import dataclass
+import numbers
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .language import (BAG_TEMPLATES, CLAIM_TEMPLATES, COLOURS, DESCRIBE_TEMPLATES, MATERIAL_TEMPLATES, MATERIALS,
-                       SHAPES, SIZES, fill, pick)
-from .scenes import random_objects
+                       QA_TEMPLATES, SHAPES, SIZES, fill, pick)
+from .scenes import random_objects, well_separated
 from .sounds import PITCHES_HZ
 
 ALL_MODALITIES = ("image", "text", "audio")
@@ -27,6 +28,9 @@ class Draw:
     class_names: list
     informative: tuple    # the modalities that carry information about the label
     is_bag: bool = False
+    damage: dict = field(default_factory=dict)  # the task's own per-sample damage, as make_task dials:
+    #                                             {"p_missing" | "p_corrupt": {modality: probability}}
+    meta: list | None = None  # per sample, extra `WorldData.meta` entries that are not scalar latents
 
 
 def redundant(rng: np.random.Generator, n: int) -> Draw:
@@ -83,17 +87,40 @@ def synergy(rng: np.random.Generator, n: int) -> Draw:
                 informative=("image", "text"))
 
 
+DAMAGES = {"noise": "p_corrupt", "blank": "p_missing"}  # noisy's `damage` option -> the make_task dial it uses
+
+
+def noisy(rng: np.random.Generator, n: int, p: float = 0.5, damage: str = "noise") -> Draw:
+    """Noisy: `redundant`'s y = colour c (4 classes), stated by image and text, but one of them may be broken.
+
+    With probability p, ONE of image / text (each with probability p/2) is damaged: replaced by pure noise
+    (damage="noise", recorded in `corrupted`) or blanked (damage="blank", recorded in `present`). The task
+    declares this as its own p_corrupt / p_missing dial, so make_task applies it with the usual machinery (and the
+    same seed with p=0 gives the very same clean samples); latent `damaged`: -1 none, 0 image, 1 text.
+    Every sample keeps an intact modality that reads y perfectly, so 100% stays reachable, but only by working out
+    per sample which modality to trust (what a gate is for). Audio: a random pitch, no information.
+    """
+    if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"noisy: p must be a probability in [0, 1], got {p!r}")
+    if damage not in DAMAGES:
+        raise ValueError(f"noisy: unknown damage {damage!r}; valid: {', '.join(DAMAGES)}")
+    draw = redundant(rng, n)
+    return replace(draw, pitch=rng.integers(len(PITCHES_HZ), size=n), informative=("image", "text"),
+                   damage={DAMAGES[damage]: {"image": p / 2, "text": p / 2}})
+
+
 BAG_RULES = tuple(BAG_TEMPLATES)
 
 
 def bag(rng: np.random.Generator, n: int, rule: str = "any", k_min: int = 3, k_max: int = 12) -> Draw:
-    """Bag: K images (K uniform in k_min..k_max), one object each, and a question about colour X. Balanced y.
+    """Bag: K frames (K uniform in k_min..k_max), each showing one of two objects, and a question about colour X.
 
-    rule="any", "is any object X ?": positives hold exactly 1 or 2 X items (a weak signal a mean-pool dilutes),
-    negatives hold none. rule="most", "are most objects X ?": positives hold more than K/2 X items but at least
-    one other, negatives at least 1 and at most K/2 (so neither "is there any X" nor "is there any non-X"
-    answers it: only the proportion does). The other items all share one other colour Z (so the set of colours
-    present says nothing about the count); shapes are random. The label needs the text (which colour) and the images (how many). Audio: none.
+    Think of the frames of a short clip: every frame shows either object X (colour X) or object Z (another colour),
+    always the same two objects, so the *set* of distinct frames never tells how often each appears. rule="any",
+    "is any object X ?": positives show X in exactly 1 or 2 frames (a weak signal a mean-pool dilutes), negatives
+    never. rule="most", "are most objects X ?": positives show X in more than K/2 frames but not all, negatives in
+    at least 1 and at most K/2: both objects appear in every bag, so only the proportion answers. Balanced y. The
+    label needs the text (which colour) and the frames (how often). Audio: none.
     """
     if rule not in BAG_RULES:
         raise ValueError(f"unknown bag rule {rule!r}; valid rules: {', '.join(BAG_RULES)}")
@@ -112,12 +139,72 @@ def bag(rng: np.random.Generator, n: int, rule: str = "any", k_min: int = 3, k_m
             count[i] = rng.integers(1, min(2, ki) + 1) if yi else 0
         else:
             count[i] = rng.integers(ki // 2 + 1, ki) if yi else rng.integers(1, ki // 2 + 1)
-        colours = rng.permutation(np.concatenate([np.full(count[i], x_colour[i]), np.full(ki - count[i], z_colour[i])]))
-        scenes.append([random_objects(rng, 1, colours=[c]) for c in colours])
+        x_obj, z_obj = random_objects(rng, 1, colours=[x_colour[i]]), random_objects(rng, 1, colours=[z_colour[i]])
+        is_x = rng.permutation(np.arange(ki) < count[i])
+        scenes.append([x_obj if x else z_obj for x in is_x])
         words.append(fill(BAG_TEMPLATES[rule], colour=COLOURS[x_colour[i]]))
     return Draw(scenes, words, pitch=rng.integers(len(PITCHES_HZ), size=n), label=label,
                 latents={"x_colour": x_colour, "z_colour": z_colour, "count_x": count, "k": k}, class_names=["no", "yes"],
                 informative=("image", "text"), is_bag=True)
 
 
-TASKS = {"redundant": redundant, "complementary": complementary, "synergy": synergy, "bag": bag}
+QA_KINDS = tuple(QA_TEMPLATES)  # ("colour", "left_of"): latent `kind` indexes this
+NO = len(COLOURS)  # qa's label space: the colours, then "no", "yes"
+MIN_DX = 4  # pixels between a left_of pair's x centres, so "left of" is never a judgement call
+
+
+def _place(rng: np.random.Generator, shapes, colours, pair) -> list:
+    """`random_objects`, redrawn until no placement gave up and, for a left_of `pair` (j, l), |x_j - x_l| >= MIN_DX."""
+    while True:
+        objs = random_objects(rng, len(shapes), shapes=shapes, colours=colours)
+        if well_separated(objs) and (pair is None or abs(objs[pair[0]].x - objs[pair[1]].x) >= MIN_DX):
+            return objs
+
+
+def qa(rng: np.random.Generator, n: int, k: int = 3, kinds=QA_KINDS) -> Draw:
+    """QA: a scene of k objects, all different shapes and all different colours, and a question about one of them.
+
+    "what colour is the {shape} ?" -> its colour; "is the {shape_a} left of the {shape_b} ?" -> no / yes, by x
+    centre (at least MIN_DX apart; yes and no balanced). The kinds in `kinds` (a selection of QA_KINDS, or one
+    name) are mixed uniformly; one label space, 6 classes: the 4 colours, "no", "yes". The text alone says what is
+    asked, not the answer (for its question it is at chance); the image alone does not say which object. And since
+    a scene's colours are all different, a pooled "which colours are present" summary cannot bind colour to shape
+    (it can only rule out the 4 - k absent colours): the model must find the named object.
+    Attention ground truth: latent `target` indexes meta["objects"] (the asked object; shape_a for left_of),
+    meta["targets"] lists every object the question names; latents `kind`, `target_colour`, `target_x`.
+    Audio: a random pitch, no information.
+    """
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if not kinds or not set(kinds) <= set(QA_KINDS):
+        raise ValueError(f"qa: kinds must be a non-empty selection of {', '.join(QA_KINDS)}; got {kinds!r}")
+    if not isinstance(k, (int, np.integer)) or not 2 <= k <= len(SHAPES):
+        raise ValueError(f"qa: k must be an integer in 2..{len(SHAPES)} (one object per shape), got {k!r}")
+    kind = rng.choice(sorted(QA_KINDS.index(q) for q in set(kinds)), size=n)
+    yes = rng.integers(2, size=n)
+    shapes, colours = (rng.permuted(np.tile(np.arange(m), (n, 1)), axis=1)[:, :k] for m in (len(SHAPES), len(COLOURS)))
+    pairs = rng.permuted(np.tile(np.arange(k), (n, 1)), axis=1)[:, :2]  # the asked object, and left_of's reference
+    label, target = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    scenes, words, meta = [], [], []
+    for i in range(n):
+        a, b = (int(j) for j in pairs[i])
+        objs = _place(rng, shapes[i], colours[i], (a, b) if kind[i] else None)
+        if kind[i] == 0:
+            label[i], targets = objs[a].colour, [a]
+            words.append(fill(QA_TEMPLATES["colour"], shape=SHAPES[objs[a].shape]))
+        else:
+            if (objs[a].x < objs[b].x) != yes[i]:  # name the pair in the order that makes the drawn answer true
+                a, b = b, a
+            label[i], targets = NO + yes[i], [a, b]
+            words.append(fill(QA_TEMPLATES["left_of"], shape_a=SHAPES[objs[a].shape], shape_b=SHAPES[objs[b].shape]))
+        target[i] = a
+        scenes.append([objs])
+        meta.append({"targets": targets})
+    asked = [scene[0][j] for scene, j in zip(scenes, target)]
+    return Draw(scenes, words, pitch=rng.integers(len(PITCHES_HZ), size=n), label=label,
+                latents={"kind": kind, "target": target, "target_colour": np.array([o.colour for o in asked]),
+                         "target_x": np.array([o.x for o in asked])},
+                class_names=list(COLOURS) + ["no", "yes"], informative=("image", "text"), meta=meta)
+
+
+TASKS = {"redundant": redundant, "complementary": complementary, "synergy": synergy, "bag": bag, "noisy": noisy,
+         "qa": qa}
