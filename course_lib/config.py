@@ -30,7 +30,7 @@ class Sizes:
 
 
 QUICK_SIZES = Sizes(n_train=1500, n_test=1000, epochs=8)
-FULL_SIZES = Sizes(n_train=8000, n_test=2000, epochs=15)
+FULL_SIZES = Sizes(n_train=4000, n_test=2000, epochs=12)
 
 
 def sizes() -> Sizes:
