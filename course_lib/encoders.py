@@ -117,6 +117,11 @@ def inputs(batch: dict, modality: str) -> tuple:
     return tuple(batch[k] for k in keys[modality])
 
 
+def _check_batch_sizes(sizes: dict) -> None:
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"modalities disagree on the batch size: {sizes}")
+
+
 def encode_bag(encoder: nn.Module, images: torch.Tensor, bag_mask: torch.Tensor) -> torch.Tensor:
     """Bag of images (B, K, 3, H, W) with mask (B, K) -> (B, K, D); only real items are encoded, padding is 0."""
     feats = encoder(images[bag_mask])                              # (n_items, D)
@@ -129,9 +134,7 @@ def encode(encoders: nn.ModuleDict, batch: dict) -> dict:
     """{modality: pooled features} for every encoder in `encoders`: (B, D), or (B, K, D) for a bag of images."""
     feats = {m: encode_bag(enc, batch["image"], batch["bag_mask"]) if m == "image" and "bag_mask" in batch
              else enc(*inputs(batch, m)) for m, enc in encoders.items()}
-    sizes = {m: h.shape[0] for m, h in feats.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"modalities disagree on the batch size: {sizes}")
+    _check_batch_sizes({m: h.shape[0] for m, h in feats.items()})
     return feats
 
 
@@ -147,9 +150,7 @@ def encode_tokens(encoders: nn.ModuleDict, batch: dict) -> dict:
             out[m] = (enc.tokens(*x), x[1])
         else:
             out[m] = enc.tokens(*x)
-    sizes = {m: t.shape[0] for m, (t, _) in out.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"modalities disagree on the batch size: {sizes}")
+    _check_batch_sizes({m: t.shape[0] for m, (t, _) in out.items()})
     return out
 
 

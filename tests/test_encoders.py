@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from course_lib.encoders import (AudioEncoder, ImageEncoder, TextEncoder, UnimodalClassifier, encode, encode_bag,
-                                 make_encoders, masked_mean)
+                                 encode_tokens, make_encoders, masked_mean)
 from course_lib.world import VOCAB, make_task
 
 
@@ -69,3 +69,15 @@ def test_unimodal_classifier_reads_only_its_modality(batch):
     model = UnimodalClassifier("text", 4)
     only_text = {k: batch[k] for k in ("text", "text_mask")}
     assert torch.equal(model(batch), model(only_text))
+
+
+def test_encode_tokens_gives_tokens_with_masks(batch):
+    torch.manual_seed(0)
+    out = encode_tokens(make_encoders(), batch)
+    (cells, m_img), (words, m_txt), (frames, m_aud) = out["image"], out["text"], out["audio"]
+    assert cells.shape == (6, 16, 64) and m_img.all()
+    assert words.shape[:2] == m_txt.shape and torch.equal(m_txt, batch["text_mask"])
+    assert frames.shape[:2] == m_aud.shape
+    with pytest.raises(ValueError, match="disagree on the batch size"):
+        encode_tokens(make_encoders(modalities=("image", "text")),
+                      {"image": batch["image"][:2], "text": batch["text"], "text_mask": batch["text_mask"]})
