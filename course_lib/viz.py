@@ -76,3 +76,26 @@ def plot_accuracies(results: dict, chance: float | None = None, title: str = "")
     ax.invert_yaxis()
     fig.tight_layout()
     return fig
+
+
+def show_attention(ax, image, weights, outline=None, title: str = ""):
+    """Draw an image (3, H, W) lit by attention weights over its grid cells (N = g * g): the most-attended cell
+    shows at full brightness, a cell with no weight is dimmed to dark. outline: optional bool (N,) of cells to
+    frame (e.g. the asked object's cells from `cell_targets`).
+    """
+    w = weights.detach().cpu().float().numpy() if torch.is_tensor(weights) else np.asarray(weights, dtype=float)
+    g = int(round(len(w) ** 0.5))
+    if w.ndim != 1 or g * g != len(w):
+        raise ValueError(f"weights must be (N,) over a square grid of cells, got shape {w.shape}")
+    img = _as_hwc(image)
+    size, cell = img.shape[0], img.shape[0] / g
+    shade = np.zeros((g, g, 4))
+    shade[..., 3] = 0.8 * (1 - w.reshape(g, g) / max(w.max(), 1e-8))     # black veil, thinner where attention is
+    extent = (-0.5, size - 0.5, size - 0.5, -0.5)                          # pixel edges, as imshow draws the image
+    ax.imshow(img, interpolation="nearest")
+    ax.imshow(shade, interpolation="nearest", extent=extent)
+    for j in np.flatnonzero(np.asarray(outline)) if outline is not None else ():
+        ax.add_patch(plt.Rectangle(((j % g) * cell - 0.5, (j // g) * cell - 0.5), cell, cell, fill=False, ec="cyan",
+                                   lw=1.2))
+    ax.set(xticks=[], yticks=[], title=title)
+    return ax

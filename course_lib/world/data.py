@@ -12,7 +12,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
-from .language import VOCAB
+from .language import COLOURS, SHAPES, VOCAB
 from .scenes import object_cells, render_scene
 from .sounds import AUDIO_MIN_LEN, random_length, tone
 from .tasks import TASKS
@@ -264,6 +264,21 @@ def cell_targets(data: WorldData, i, grid: int = 4) -> torch.Tensor:
             for j in np.atleast_1d(np.asarray(i)).tolist()]
     cells = torch.from_numpy(np.stack(rows))
     return cells if np.ndim(i) else cells[0]
+
+
+def cell_attributes(data: WorldData, grid: int = 4) -> torch.Tensor:
+    """What each grid cell holds: (N, grid * grid, S + C) multi-hot, the shapes then the colours of every object
+    that touches the cell (rows all zero on background). The labels `backbones.pretrain_cells` trains on.
+    """
+    if data.tensors()["image"].dim() != 4:
+        raise ValueError(f"cell_attributes needs one picture per sample; task {data.task!r} has bags of pictures")
+    out = torch.zeros(len(data), grid * grid, len(SHAPES) + len(COLOURS))
+    for i, m in enumerate(data.meta):
+        for o in m["objects"]:
+            cells = torch.from_numpy(object_cells(o, grid).ravel())
+            out[i, cells, o["shape_id"]] = 1
+            out[i, cells, len(SHAPES) + o["colour_id"]] = 1
+    return out
 
 
 def make_splits(name: str, n_train: int, n_test: int, seed: int = 0, **kwargs) -> tuple[WorldData, WorldData]:
