@@ -11,9 +11,10 @@ from course_lib.world import (COLOURS, SHAPES, TASKS, VOCAB, SceneObject, cell_t
                               make_task, object_cells, object_mask, random_objects, render_scene, tone)
 from course_lib.world.language import ALL_TEMPLATES, SPECIALS
 from course_lib.world.scenes import well_separated
+from course_lib.world.tasks import TRIMODAL_LEVELS, trimodal_score
 
 SETTINGS = [("redundant", {}), ("complementary", {}), ("synergy", {}), ("bag", {"rule": "any"}),
-            ("bag", {"rule": "most"}), ("qa", {})]
+            ("bag", {"rule": "most"}), ("qa", {}), ("trimodal", {})]
 IDS = [name + "-" + "-".join(kw.values()) if kw else name for name, kw in SETTINGS]
 
 
@@ -254,6 +255,35 @@ def test_object_cells_and_cell_targets(qa):
     assert torch.equal(cell_targets(qa, range(5)), torch.stack([cell_targets(qa, i) for i in range(5)]))
 
 
+def test_trimodal_label_is_the_sign_of_the_score():
+    d = make_task("trimodal", 2000, seed=4)
+    levels = [d.latents[k].numpy() for k in ("img_level", "txt_level", "aud_level")]
+    score = trimodal_score(*TRIMODAL_LEVELS[levels])
+    assert (np.abs(score) > 1e-9).all()  # ties are redrawn: every label is decided
+    assert np.array_equal(d.label.numpy(), (score > 0).astype(np.int64))
+    assert [m["objects"][0]["shape_id"] for m in d.meta] == levels[0].tolist()     # image carries x_img
+    named = [[COLOURS.index(w) for w in m["sentence"].split() if w in COLOURS] for m in d.meta]
+    assert named == [[c] for c in levels[1].tolist()]                             # text names x_txt's colour
+    assert [m["pitch"] for m in d.meta] == levels[2].tolist()                      # audio carries x_aud
+    assert all(np.bincount(lv, minlength=4).min() > 350 for lv in levels)
+
+
+def test_trimodal_dials_set_the_interaction_order():
+    """With only the 3-way term every pair of modalities is at chance; with only unimodal terms each one adds."""
+    tri = make_task("trimodal", 6000, seed=5, w_uni=0, w_tri=1)
+    y, lv = tri.label.numpy(), {k: tri.latents[k].numpy() for k in ("img_level", "txt_level", "aud_level")}
+    for a, b in (("img_level", "txt_level"), ("img_level", "aud_level"), ("txt_level", "aud_level")):
+        for i in range(4):
+            for j in range(4):
+                cell = (lv[a] == i) & (lv[b] == j)
+                assert abs(y[cell].mean() - 0.5) < 0.12, (a, b, i, j)  # a pair alone tells nothing
+    uni = make_task("trimodal", 2000, seed=5, w_uni=1, w_tri=0)
+    levels = TRIMODAL_LEVELS[[uni.latents[k].numpy() for k in ("img_level", "txt_level", "aud_level")]]
+    assert np.array_equal(uni.label.numpy(), levels.sum(0) > 0)
+    default = make_task("trimodal", 2000, seed=5)
+    assert not np.array_equal(default.label.numpy(), uni.label.numpy())  # the dials change the labels
+
+
 # ---- dials ----
 
 def test_dials():
@@ -301,6 +331,8 @@ def test_dials():
     (lambda: make_task("qa", 10, kinds=()), ValueError, "colour"),
     (lambda: object_cells(SceneObject(0, 0, 0, 16, 16), grid=3), ValueError, "divisor"),
     (lambda: cell_targets(make_task("redundant", 5), 0), ValueError, "qa"),
+    (lambda: make_task("trimodal", 10, w_uni=0, w_tri=0), ValueError, "not all 0"),
+    (lambda: make_task("trimodal", 10, w_tri="big"), ValueError, "numbers"),
 ])
 def test_bad_input_raises(call, error, message):
     with pytest.raises(error, match=message):
@@ -308,4 +340,4 @@ def test_bad_input_raises(call, error, message):
 
 
 def test_registry():
-    assert set(TASKS) == {"redundant", "complementary", "synergy", "bag", "noisy", "qa"}
+    assert set(TASKS) == {"redundant", "complementary", "synergy", "bag", "noisy", "qa", "trimodal"}

@@ -206,5 +206,41 @@ def qa(rng: np.random.Generator, n: int, k: int = 3, kinds=QA_KINDS) -> Draw:
                 class_names=list(COLOURS) + ["no", "yes"], informative=("image", "text"), meta=meta)
 
 
+TRIMODAL_LEVELS = np.array([-1.0, -1 / 3, 1 / 3, 1.0])  # a modality's level index 0..3 -> its value x_m
+
+
+def trimodal_score(x_img, x_txt, x_aud, w_uni: float = 1.0, w_bi: float = 0.0, w_tri: float = 3.0):
+    """s = w_uni (x_i + x_t + x_a) + w_bi (x_i x_t + x_i x_a + x_t x_a) + w_tri x_i x_t x_a, element-wise."""
+    return (w_uni * (x_img + x_txt + x_aud) + w_bi * (x_img * x_txt + x_img * x_aud + x_txt * x_aud)
+            + w_tri * x_img * x_txt * x_aud)
+
+
+def trimodal(rng: np.random.Generator, n: int, w_uni: float = 1.0, w_bi: float = 0.0, w_tri: float = 3.0) -> Draw:
+    """Trimodal: y = 1 iff s > 0, with s = `trimodal_score` of one value per modality and three weight dials.
+
+    Each modality carries one level x_m in TRIMODAL_LEVELS (-1, -1/3, 1/3, 1), drawn independently and uniformly:
+    image, the shape of its one object (circle, square, triangle, cross; colour and size are distractors); text, the
+    colour named by a claim sentence; audio, the pitch (low to high). w_uni weighs the unimodal terms, w_bi the
+    pairwise products, w_tri the three-way product x_i x_t x_a, which only the three together reveal. Samples with
+    s = 0 are redrawn, so every label is decided. Latents: `img_level`, `txt_level`, `aud_level` (indices 0..3).
+    """
+    weights = (w_uni, w_bi, w_tri)
+    if not all(isinstance(w, numbers.Real) for w in weights) or not any(weights):
+        raise ValueError(f"trimodal: w_uni, w_bi, w_tri must be numbers, not all 0; got {weights}")
+    levels = rng.integers(len(TRIMODAL_LEVELS), size=(3, n))
+    while True:
+        tie = np.abs(trimodal_score(*TRIMODAL_LEVELS[levels], *weights)) < 1e-9
+        if not tie.any():
+            break
+        levels[:, tie] = rng.integers(len(TRIMODAL_LEVELS), size=(3, int(tie.sum())))
+    img, txt, aud = levels
+    scenes = [[random_objects(rng, 1, shapes=[s])] for s in img]
+    words = [fill(pick(rng, CLAIM_TEMPLATES), colour=COLOURS[c]) for c in txt]
+    label = (trimodal_score(*TRIMODAL_LEVELS[levels], *weights) > 0).astype(np.int64)
+    return Draw(scenes, words, pitch=aud.copy(), label=label,
+                latents={"img_level": img, "txt_level": txt, "aud_level": aud}, class_names=["s < 0", "s > 0"],
+                informative=ALL_MODALITIES)
+
+
 TASKS = {"redundant": redundant, "complementary": complementary, "synergy": synergy, "bag": bag, "noisy": noisy,
-         "qa": qa}
+         "qa": qa, "trimodal": trimodal}
