@@ -50,6 +50,10 @@ GLOSSARY = {
     "tensor fusion network": ("张量融合网络", "TFN: outer product of [h; 1] vectors keeps uni-, bi- and trimodal terms"),
     "low-rank multimodal fusion": ("低秩多模态融合", "LMF: TFN's weight tensor as a sum of rank-1 modality factors"),
     "low-rank": ("低秩", "a matrix or tensor written as a sum of few outer products"),
+    "outer product": ("外积", "x ⊗ y: every entry of x times every entry of y, an (n, m) matrix from n- and m-vectors"),
+    "cp decomposition": ("CP分解", "a tensor written as a sum of r rank-one tensors a ⊗ b ⊗ c (CANDECOMP/PARAFAC)"),
+    "factorised bilinear pooling": ("分解双线性池化", "MFB: each bilinear output x^T W y with W of low rank, "
+                                    "computed as sum-pooled U^T x ⊙ V^T y"),
     "prompt": ("提示", "learned vectors added to a frozen transformer's input to steer it"),
     "contrastive loss": ("对比损失", "pull matching pairs together, push non-matching pairs apart"),
     "pretraining": ("预训练", "training on a large generic task before the task at hand"),

@@ -23,13 +23,16 @@ def count_flops(fn, *args, **kwargs) -> int:
     return counter.get_total_flops()
 
 
-def latency(fn, *args, repeats: int = 20, warmup: int = 3, **kwargs) -> float:
-    """Median seconds of one call `fn(*args, **kwargs)` (synchronising CUDA so GPU time is counted)."""
+def latency(fn, *args, repeats: int = 20, warmup: int = 3, grad: bool = False, **kwargs) -> float:
+    """Median seconds of one call `fn(*args, **kwargs)` (synchronising CUDA so GPU time is counted).
+
+    grad=False times inference (no autograd graph); grad=True lets `fn` run a backward pass too.
+    """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     times = []
-    with torch.no_grad():
+    with torch.set_grad_enabled(grad):
         for i in range(warmup + repeats):
             sync()
             start = time.perf_counter()

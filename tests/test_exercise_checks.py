@@ -34,3 +34,34 @@ def test_mass_on_target_catches_the_complement(capsys):
         check_mass_on_target(lambda w, t: (w * ~t).sum(-1))
     check_mass_on_target(lambda w, t: (w * t).sum(-1))
     assert "correct!" in capsys.readouterr().out
+
+
+# ---- chapter 04
+
+from course_lib.exercises.ch04 import check_lmf_params, check_tensor_fusion, check_tfn_flops  # noqa: E402
+
+
+@pytest.mark.parametrize("check", [check_tensor_fusion, check_lmf_params, check_tfn_flops])
+def test_ch04_untouched_stub_is_not_attempted(check, capsys):
+    check(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_tensor_fusion_catches_the_missing_ones(capsys):
+    with pytest.raises(AssertionError, match="append a 1"):
+        check_tensor_fusion(lambda a, b, c: torch.einsum("bj,bk,bl->bjkl", a, b, c))
+    one = lambda h: torch.cat([h, torch.ones(h.shape[0], 1)], 1)
+    check_tensor_fusion(lambda a, b, c: torch.einsum("bj,bk,bl->bjkl", one(a), one(b), one(c)))
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_lmf_params_catches_the_forgotten_bias():
+    with pytest.raises(AssertionError, match="bias"):
+        check_lmf_params(lambda dims, d_out, rank: rank * d_out * sum(d + 1 for d in dims))
+    with pytest.raises(AssertionError, match="parameters"):
+        check_lmf_params(lambda dims, d_out, rank: rank * d_out * sum(dims) + d_out)    # forgot the appended 1
+
+
+def test_tfn_flops_catches_counting_multiply_adds_once():
+    with pytest.raises(AssertionError, match="counts as 2"):
+        check_tfn_flops(lambda dims, d_out, b: b * d_out * torch.tensor([d + 1 for d in dims]).prod().item())

@@ -24,6 +24,18 @@ def test_latency_is_positive_and_checks_repeats():
         latency(torch.matmul, torch.randn(2, 2), torch.randn(2, 2), repeats=0)
 
 
+def test_latency_runs_backward_only_with_grad():
+    layer = nn.Linear(8, 8)
+
+    def step():
+        layer.zero_grad()
+        layer(torch.randn(4, 8)).sum().backward()
+
+    with pytest.raises(RuntimeError, match="grad"):
+        latency(step, repeats=1)        # inference timing builds no graph: backward must fail
+    assert latency(step, repeats=2, grad=True) > 0 and layer.weight.grad is not None
+
+
 def test_saved_bytes_grow_with_batch_and_vanish_without_grad():
     layer = nn.Linear(64, 64)
     small = saved_tensor_bytes(lambda: layer(torch.randn(8, 64)).relu().sum())

@@ -1,0 +1,41 @@
+"""Checks for the exercises of notebooks/04_bilinear_tensor_lowrank.ipynb."""
+import torch
+
+from . import exercise
+from ..fusion.tensor import LMF, TFN, outer
+from ..measure import count_flops, count_parameters
+
+
+@exercise
+def check_tensor_fusion(tensor_fusion):
+    """tensor_fusion(h_a, h_b, h_c) -> (B, d_a + 1, d_b + 1, d_c + 1), the outer product of the [h_m; 1]."""
+    g = torch.Generator().manual_seed(0)
+    hs = [torch.randn(4, d, generator=g) for d in (2, 3, 5)]
+    got = tensor_fusion(*hs)
+    if torch.is_tensor(got) and tuple(got.shape) == (4, 2, 3, 5):
+        raise AssertionError("that is h_a ⊗ h_b ⊗ h_c alone: append a 1 to each h first, or the unimodal and "
+                             "bimodal terms are lost")
+    assert torch.is_tensor(got) and tuple(got.shape) == (4, 3, 4, 6), f"expected shape (4, 3, 4, 6), got {got!r}"
+    want = outer(*[torch.cat([h, torch.ones(4, 1)], 1) for h in hs])
+    assert torch.allclose(got, want, atol=1e-6), "entry [b, j, k, l] must be z_a[b, j] * z_b[b, k] * z_c[b, l]"
+
+
+@exercise
+def check_lmf_params(lmf_params_by_hand):
+    """lmf_params_by_hand(dims, d_out, rank) == count_parameters(LMF(dims, d_out, rank)) on several shapes."""
+    for dims, d_out, rank in [((8, 8, 8), 32, 4), ((3, 5), 7, 1), ((2, 4, 6), 3, 10), ((16, 1, 9, 4), 5, 2)]:
+        got, want = lmf_params_by_hand(dims, d_out, rank), count_parameters(LMF(dims, d_out, rank))
+        if got == want - d_out:
+            raise AssertionError("almost: you forgot the bias (d_out numbers)")
+        assert got == want, f"LMF{(dims, d_out, rank)} has {want} parameters, you said {got}"
+
+
+@exercise
+def check_tfn_flops(tfn_flops):
+    """tfn_flops(dims, d_out, batch) == count_flops(TFN(dims, d_out), ...) on unseen shapes."""
+    for dims, d_out, batch in [((3, 4, 5), 6, 7), ((2, 9), 11, 3), ((1, 2, 3, 4), 5, 2)]:
+        hs = [torch.randn(batch, d) for d in dims]
+        got, want = tfn_flops(dims, d_out, batch), count_flops(TFN(dims, d_out), *hs)
+        if got * 2 == want:
+            raise AssertionError("half the counter's number: a multiply-add counts as 2 FLOPs")
+        assert got == want, f"TFN{(dims, d_out)} on {batch} samples: the counter says {want}, you said {got}"
