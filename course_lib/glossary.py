@@ -56,6 +56,7 @@ GLOSSARY = {
                                     "computed as sum-pooled U^T x ⊙ V^T y"),
     "prompt": ("提示", "learned vectors added to a frozen transformer's input to steer it"),
     "contrastive loss": ("对比损失", "pull matching pairs together, push non-matching pairs apart"),
+    "masked language modelling": ("掩码语言建模", "MLM: hide some words, predict them from the rest (BERT's pretraining)"),
     "pretraining": ("预训练", "training on a large generic task before the task at hand"),
     "fine-tuning": ("微调", "continuing to train a pretrained model on the task at hand"),
     "unimodal baseline": ("单模态基线", "the best a single modality can do alone: what fusion must beat"),
