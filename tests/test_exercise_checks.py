@@ -65,3 +65,50 @@ def test_lmf_params_catches_the_forgotten_bias():
 def test_tfn_flops_catches_counting_multiply_adds_once():
     with pytest.raises(AssertionError, match="counts as 2"):
         check_tfn_flops(lambda dims, d_out, b: b * d_out * torch.tensor([d + 1 for d in dims]).prod().item())
+
+
+# ---- appendix A
+
+from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored  # noqa: E402
+from course_lib.world import VOCAB  # noqa: E402
+
+
+@pytest.mark.parametrize("check", [check_bert_params, check_mask_share, check_restored])
+def test_chA_untouched_stub_is_not_attempted(check, capsys):
+    check(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_bert_params_catches_a_missing_layernorm():
+    def without_embedding_norm(V, P, H, L, F):
+        return (V + P + 2) * H + L * (4 * (H * H + H) + 2 * H + (H * F + F) + (F * H + H) + 2 * H)
+    with pytest.raises(AssertionError, match="parameters"):
+        check_bert_params(without_embedding_norm)
+
+
+def test_mask_share_catches_counting_special_tokens():
+    from course_lib.backbones import mask_tokens
+
+    def over_all_tokens(ids, p):
+        inputs, labels = mask_tokens(ids, p)
+        chosen = labels != -100
+        return chosen.float().mean().item(), (inputs[chosen] == VOCAB.mask_id).float().mean().item(), \
+            (inputs[chosen] == ids[chosen]).float().mean().item()
+    with pytest.raises(AssertionError, match="words only"):
+        check_mask_share(over_all_tokens)
+
+
+def test_restore_catches_the_off_by_one(capsys):
+    def forgot_cls(model, sentence):
+        ids = torch.tensor([VOCAB.encode(sentence.split())])               # no [CLS]: every position shifts
+        position = (ids[0] == VOCAB.mask_id).nonzero()[0, 0]
+        return VOCAB.words[model(input_ids=ids).logits[0, position].argmax()]
+    with pytest.raises(AssertionError, match="off by one"):
+        check_restored(forgot_cls)
+
+    def right(model, sentence):
+        ids = torch.tensor([VOCAB.tokenize(sentence.split())])
+        position = (ids[0] == VOCAB.mask_id).nonzero()[0, 0]
+        return VOCAB.words[model(input_ids=ids).logits[0, position].argmax()]
+    check_restored(right)
+    assert "correct!" in capsys.readouterr().out
