@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_MARK = "# Colab setup"
+COLAB_LACKS = ("dit>=1.5",)  # the course's dependencies that Colab does not preinstall (small, pure Python)
 
 
 def repo_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
@@ -31,7 +32,8 @@ def badge(notebook: str) -> str:
 def setup_cell() -> str:
     """The first code cell of every chapter: installs the course on Colab, does nothing anywhere else.
 
-    Colab already has torch, torchvision, transformers, ipywidgets: `--no-deps` keeps them as they are.
+    Colab already has torch, torchvision, transformers, ipywidgets: `--no-deps` keeps them as they are; what it lacks
+    (COLAB_LACKS) is installed by name.
     """
     return f'''{CELL_MARK}: on Google Colab, fetch the course and install it (torch & co. stay as Colab has them).
 import sys
@@ -40,6 +42,7 @@ if "google.colab" in sys.modules:
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "{repo_url()}.git", "/content/course"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "/content/course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", {", ".join(f'"{p}"' for p in COLAB_LACKS)}], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")'''
 

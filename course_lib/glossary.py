@@ -56,6 +56,10 @@ GLOSSARY = {
                                     "computed as sum-pooled U^T x ⊙ V^T y"),
     "prompt": ("提示", "learned vectors added to a frozen transformer's input to steer it"),
     "contrastive loss": ("对比损失", "pull matching pairs together, push non-matching pairs apart"),
+    "partial information decomposition": ("部分信息分解", "PID: I(Y; X1, X2) split into redundancy, two uniquenesses "
+                                          "and synergy, in bits"),
+    "mutual information": ("互信息", "I(Y; X): how many bits X tells about Y, sum p(x, y) log2 p(x, y) / (p(x) p(y))"),
+    "uniqueness": ("独特性", "what one modality tells about the label that the other does not"),
     "masked language modelling": ("掩码语言建模", "MLM: hide some words, predict them from the rest (BERT's pretraining)"),
     "pretraining": ("预训练", "training on a large generic task before the task at hand"),
     "fine-tuning": ("微调", "continuing to train a pretrained model on the task at hand"),

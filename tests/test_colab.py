@@ -25,3 +25,11 @@ def test_setup_cell_is_quiet_idempotent_and_colab_only():
     namespace = {}
     exec(cell, namespace)  # outside Colab it does nothing
     assert "subprocess" not in namespace
+
+
+def test_what_colab_lacks_is_a_declared_dependency_and_never_torch():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for requirement in colab.COLAB_LACKS:
+        assert f'"{requirement}"' in pyproject, requirement
+        assert not re.match(r"(torch|torchvision|transformers|ipywidgets)\b", requirement)
+        assert f'"{requirement}"' in colab.setup_cell()

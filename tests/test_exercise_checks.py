@@ -3,13 +3,20 @@ import pytest
 import torch
 
 from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax, check_split_heads
+from course_lib.exercises.ch04 import check_lmf_params, check_tensor_fusion, check_tfn_flops
+from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored
+from course_lib.exercises.ch09 import check_and_pid, check_mutual_information, check_synergy_task
+from course_lib.world import VOCAB
 
 
 def stub(*args):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize("check", [check_masked_softmax, check_split_heads, check_mass_on_target])
+@pytest.mark.parametrize("check", [check_masked_softmax, check_split_heads, check_mass_on_target,
+                                   check_tensor_fusion, check_lmf_params, check_tfn_flops,
+                                   check_bert_params, check_mask_share, check_restored,
+                                   check_mutual_information, check_and_pid, check_synergy_task])
 def test_untouched_stub_is_not_attempted(check, capsys):
     check(stub)
     assert "not attempted yet" in capsys.readouterr().out
@@ -38,13 +45,6 @@ def test_mass_on_target_catches_the_complement(capsys):
 
 # ---- chapter 04
 
-from course_lib.exercises.ch04 import check_lmf_params, check_tensor_fusion, check_tfn_flops  # noqa: E402
-
-
-@pytest.mark.parametrize("check", [check_tensor_fusion, check_lmf_params, check_tfn_flops])
-def test_ch04_untouched_stub_is_not_attempted(check, capsys):
-    check(stub)
-    assert "not attempted yet" in capsys.readouterr().out
 
 
 def test_tensor_fusion_catches_the_missing_ones(capsys):
@@ -69,14 +69,6 @@ def test_tfn_flops_catches_counting_multiply_adds_once():
 
 # ---- appendix A
 
-from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored  # noqa: E402
-from course_lib.world import VOCAB  # noqa: E402
-
-
-@pytest.mark.parametrize("check", [check_bert_params, check_mask_share, check_restored])
-def test_chA_untouched_stub_is_not_attempted(check, capsys):
-    check(stub)
-    assert "not attempted yet" in capsys.readouterr().out
 
 
 def test_bert_params_catches_a_missing_layernorm():
@@ -111,4 +103,35 @@ def test_restore_catches_the_off_by_one(capsys):
         position = (ids[0] == VOCAB.mask_id).nonzero()[0, 0]
         return VOCAB.words[model(input_ids=ids).logits[0, position].argmax()]
     check_restored(right)
+    assert "correct!" in capsys.readouterr().out
+
+
+# ---- chapter 09
+
+
+
+def test_mutual_information_catches_nats():
+    import math
+
+    def in_nats(pmf, sources):
+        p_xy, p_x, p_y = {}, {}, {}
+        for key, p in pmf.items():
+            x, y = tuple(key[i] for i in sources), key[2]
+            p_xy[x, y] = p_xy.get((x, y), 0) + p
+            p_x[x] = p_x.get(x, 0) + p
+            p_y[y] = p_y.get(y, 0) + p
+        return sum(p * math.log(p / (p_x[x] * p_y[y])) for (x, y), p in p_xy.items() if p > 0)
+    with pytest.raises(AssertionError, match="nats"):
+        check_mutual_information(in_nats)
+
+
+def test_and_pid_catches_swapped_parts():
+    with pytest.raises(AssertionError, match="should be"):
+        check_and_pid(lambda: {"R": 0.5, "U1": 0.0, "U2": 0.0, "S": 0.311})
+
+
+def test_synergy_task_rejects_a_task_late_fusion_solves(capsys):
+    with pytest.raises(AssertionError, match="late fusion"):
+        check_synergy_task(lambda: {(a, a, a): 1 / 3 for a in range(3)})
+    check_synergy_task(lambda: {(a, b, (a + b) % 2): 1 / 9 for a in range(3) for b in range(3)})
     assert "correct!" in capsys.readouterr().out
