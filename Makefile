@@ -3,7 +3,7 @@ PY    := .venv/bin/python
 VENV  := .venv/.installed
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: lab test unit notebooks full export claims colab
+.PHONY: lab test unit notebooks test-browser full export claims colab
 
 $(VENV): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -17,13 +17,19 @@ lab: $(VENV)  ## open JupyterLab on the first chapter
 test: unit notebooks  ## unit tests, then every notebook in quick mode
 
 unit: $(VENV)
-	COURSE_QUICK=1 COURSE_PROGRESS=0 $(PY) -m pytest -q --durations=5 tests
+	COURSE_QUICK=1 COURSE_PROGRESS=0 $(PY) -m pytest -q --durations=5 -m "not browser" tests
 
 notebooks: $(VENV)  ## one pytest run per chapter, so each prints its own time
 	@for nb in notebooks/*.ipynb; do \
 	  echo "== $$nb (quick mode)"; \
 	  COURSE_QUICK=1 $(PY) -m pytest -q $(NBVAL) $$nb || exit 1; \
 	done
+
+test-browser: $(VENV)  ## chapter 00's widget in a real headless Chromium (installs Debian's chromium + driver)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "could not install Chromium here: the browser test will skip and say why"
+	COURSE_PROGRESS=0 $(PY) -m pytest -q -m browser -rs tests
 
 full: $(VENV)  ## re-execute every notebook in full mode, outputs written in place (how committed outputs are made)
 	COURSE_QUICK=0 $(PY) -m course_lib.execute notebooks/*.ipynb
