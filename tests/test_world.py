@@ -11,10 +11,11 @@ from course_lib.world import (COLOURS, SHAPES, TASKS, VOCAB, SceneObject, cell_t
                               make_task, object_cells, object_mask, random_objects, render_scene, tone)
 from course_lib.world.language import ALL_TEMPLATES, SPECIALS
 from course_lib.world.scenes import well_separated
-from course_lib.world.tasks import TRIMODAL_LEVELS, trimodal_score
+from course_lib.world.sounds import PITCHES_HZ
+from course_lib.world.tasks import PAIR_ATTRIBUTES, TRIMODAL_LEVELS, trimodal_score
 
 SETTINGS = [("redundant", {}), ("complementary", {}), ("synergy", {}), ("bag", {"rule": "any"}),
-            ("bag", {"rule": "most"}), ("qa", {}), ("trimodal", {})]
+            ("bag", {"rule": "most"}), ("qa", {}), ("trimodal", {}), ("pairs", {})]
 IDS = [name + "-" + "-".join(kw.values()) if kw else name for name, kw in SETTINGS]
 
 
@@ -284,6 +285,37 @@ def test_trimodal_dials_set_the_interaction_order():
     assert not np.array_equal(default.label.numpy(), uni.label.numpy())  # the dials change the labels
 
 
+def test_sequence_needs_both_sequences_aligned():
+    d = make_task("sequence", 400, seed=2)
+    high = len(PITCHES_HZ) - 1
+    k, pos, tone_len = (d.latents[x] for x in ("k", "target_pos", "tone_len"))
+    assert torch.equal(d.audio_mask.sum(1), k * tone_len)                   # k tones of one length each
+    assert ((3 <= k) & (k <= 5)).all() and (pos < k).all()
+    for i, m in enumerate(d.meta):
+        words = m["sentence"].split()[:-1]
+        assert len(words) == len(m["tones"]) == int(k[i])                   # one word per tone
+        assert [j for j, p in enumerate(m["tones"]) if p == high] == [int(pos[i])]
+        assert d.class_names[int(d.label[i])] == words[int(pos[i])]         # the word said during the high tone
+    # audio alone says when, not what: the label is spread evenly over the colours at every target position
+    for p in range(3):
+        counts = torch.bincount(d.label[pos == p], minlength=4).float()
+        assert counts.min() / counts.sum() > 0.12, counts
+
+
+def test_pairs_captions_and_hard_negatives():
+    d = make_task("pairs", 900, seed=3, captions=3, p_negative=0.5)
+    ids, differs = d.latents["image_id"], d.latents["differs"]
+    assert torch.equal(ids, torch.arange(900) // 3)
+    assert all(torch.equal(d.image[i], d.image[3 * (i // 3)]) for i in range(0, 900, 7))  # a group shares its picture
+    assert torch.equal(d.label, (differs == -1).long()) and 0.4 < (differs >= 0).float().mean() < 0.6
+    for i, m in enumerate(d.meta):
+        obj, told = m["objects"][0], m["sentence"].split()[1:4]             # "a {size} {colour} {shape} ."
+        truth = [obj["size"], obj["colour"], obj["shape"]]
+        wrong = [a for a, t, o in zip(("size", "colour", "shape"), told, truth) if t != o]
+        assert wrong == ([] if differs[i] < 0 else [PAIR_ATTRIBUTES[differs[i]]])  # exactly the attribute named
+    assert set(differs.tolist()) == {-1, 0, 1, 2}
+
+
 # ---- dials ----
 
 def test_dials():
@@ -333,6 +365,9 @@ def test_dials():
     (lambda: cell_targets(make_task("redundant", 5), 0), ValueError, "qa"),
     (lambda: make_task("trimodal", 10, w_uni=0, w_tri=0), ValueError, "not all 0"),
     (lambda: make_task("trimodal", 10, w_tri="big"), ValueError, "numbers"),
+    (lambda: make_task("sequence", 10, k_min=4, k_max=3), ValueError, "k_min"),
+    (lambda: make_task("pairs", 10, captions=0), ValueError, "captions"),
+    (lambda: make_task("pairs", 10, p_negative=1.5), ValueError, "p_negative"),
 ])
 def test_bad_input_raises(call, error, message):
     with pytest.raises(error, match=message):
@@ -340,4 +375,5 @@ def test_bad_input_raises(call, error, message):
 
 
 def test_registry():
-    assert set(TASKS) == {"redundant", "complementary", "synergy", "bag", "noisy", "qa", "trimodal"}
+    assert set(TASKS) == {"redundant", "complementary", "synergy", "bag", "noisy", "qa", "trimodal",
+                          "sequence", "pairs"}

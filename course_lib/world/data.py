@@ -126,7 +126,10 @@ def _render(draw, rng: np.random.Generator) -> dict:
     if draw.is_bag:
         t["bag_mask"] = torch.arange(int(k.max()))[None, :] < k[:, None]
     t["text"], t["text_mask"] = pad([torch.tensor(VOCAB.tokenize(w)) for w in draw.words], VOCAB.pad_id)
-    waves = [torch.from_numpy(tone(int(p), random_length(rng), rng)) for p in draw.pitch]
+    if draw.tones is None:
+        waves = [torch.from_numpy(tone(int(p), random_length(rng), rng)) for p in draw.pitch]
+    else:  # a sequence of tones, one after another
+        waves = [torch.from_numpy(np.concatenate([tone(p, length, rng) for p, length in seq])) for seq in draw.tones]
     t["audio"], t["audio_mask"] = pad(waves, 0.0)
     t["label"] = torch.as_tensor(draw.label, dtype=torch.long)
     t["present"] = torch.ones(n, len(MODALITIES), dtype=torch.bool)

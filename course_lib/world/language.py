@@ -87,8 +87,9 @@ QA_TEMPLATES = {  # qa: one question per kind, about the object(s) its shape wor
     "colour": "what colour is the {shape} ?",
     "left_of": "is the {shape_a} left of the {shape_b} ?",
 }
+PAIR_TEMPLATE = "a {size} {colour} {shape} ."  # pairs: every attribute named, so a hard negative can change any
 ALL_TEMPLATES = (DESCRIBE_TEMPLATES + MATERIAL_TEMPLATES + CLAIM_TEMPLATES + tuple(BAG_TEMPLATES.values())
-                 + tuple(QA_TEMPLATES.values()))
+                 + tuple(QA_TEMPLATES.values()) + (PAIR_TEMPLATE,))
 
 
 def fill(template: str, **slots: str) -> list[str]:

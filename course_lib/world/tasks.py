@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .language import (BAG_TEMPLATES, CLAIM_TEMPLATES, COLOURS, DESCRIBE_TEMPLATES, MATERIAL_TEMPLATES, MATERIALS,
-                       QA_TEMPLATES, SHAPES, SIZES, fill, pick)
+                       PAIR_TEMPLATE, QA_TEMPLATES, SHAPES, SIZES, fill, pick)
 from .scenes import random_objects, well_separated
 from .sounds import PITCHES_HZ
 
@@ -31,6 +31,8 @@ class Draw:
     damage: dict = field(default_factory=dict)  # the task's own per-sample damage, as make_task dials:
     #                                             {"p_missing" | "p_corrupt": {modality: probability}}
     meta: list | None = None  # per sample, extra `WorldData.meta` entries that are not scalar latents
+    tones: list | None = None  # per sample, a sequence of (pitch index, n_samples) tones played one after another;
+    #                            None: one tone of `pitch` with a random length
 
 
 def redundant(rng: np.random.Generator, n: int) -> Draw:
@@ -242,5 +244,67 @@ def trimodal(rng: np.random.Generator, n: int, w_uni: float = 1.0, w_bi: float =
                 informative=ALL_MODALITIES)
 
 
+HIGH = len(PITCHES_HZ) - 1  # sequence: the tone whose word is asked for
+
+
+def sequence(rng: np.random.Generator, n: int, k_min: int = 3, k_max: int = 5) -> Draw:
+    """Sequence: k tones play one after another while k colour words are said, one word per tone, in order.
+
+    Audio: k tones of equal length (60..140 samples each, drawn per sample, so the audio's rate differs from the
+    text's), exactly one at the HIGH pitch, the others lower. Text: the k colour words, "red blue green .". y = the
+    colour said while the HIGH tone sounds (4 classes). Text alone knows the words but not which one; audio alone
+    knows when, not what: the label needs the two sequences aligned. Image: a random object, no information.
+    Latents: `k`, `target_pos` (the HIGH tone's place, 0..k-1), `tone_len`.
+    """
+    if not isinstance(k_min, (int, np.integer)) or not 2 <= k_min <= k_max <= 8:
+        raise ValueError(f"sequence: need 2 <= k_min <= k_max <= 8, got k_min={k_min!r}, k_max={k_max!r}")
+    k = rng.integers(k_min, k_max + 1, size=n)
+    target_pos, tone_len = rng.integers(0, k), rng.integers(60, 141, size=n)
+    words, tones, label = [], [], np.empty(n, dtype=np.int64)
+    for i in range(n):
+        colours = rng.integers(len(COLOURS), size=k[i])
+        pitches = rng.integers(HIGH, size=k[i])                            # lower tones ...
+        pitches[target_pos[i]] = HIGH                                     # ... and one high one
+        words.append([COLOURS[c] for c in colours] + ["."])
+        tones.append([(int(p), int(tone_len[i])) for p in pitches])
+        label[i] = colours[target_pos[i]]
+    scenes = [[random_objects(rng, 1)] for _ in range(n)]
+    return Draw(scenes, words, pitch=np.full(n, HIGH), label=label,
+                latents={"k": k, "target_pos": target_pos, "tone_len": tone_len}, class_names=list(COLOURS),
+                informative=("text", "audio"), tones=tones, meta=[{"tones": [p for p, _ in t]} for t in tones])
+
+
+PAIR_ATTRIBUTES = ("shape", "colour", "size")  # pairs: what a hard negative changes (latent `differs`)
+
+
+def pairs(rng: np.random.Generator, n: int, captions: int = 3, p_negative: float = 0.5) -> Draw:
+    """Pairs: image-caption pairs for retrieval and image-text matching; y = 1 iff the caption is true of the image.
+
+    Rows come in groups of `captions` rows sharing one picture (latent `image_id`); each row's caption is a true
+    description of the picture, or, with probability p_negative, a hard negative: the same sentence with one
+    attribute (shape, colour or size) changed (latent `differs`: -1 true, else the index into PAIR_ATTRIBUTES).
+    Audio: a random pitch, no information.
+    """
+    if not isinstance(captions, (int, np.integer)) or captions < 1:
+        raise ValueError(f"pairs: captions must be a positive integer, got {captions!r}")
+    if not 0 <= p_negative <= 1:
+        raise ValueError(f"pairs: p_negative must be in [0, 1], got {p_negative!r}")
+    image_id = np.arange(n) // captions
+    objects = [random_objects(rng, 1)[0] for _ in range(image_id[-1] + 1)]
+    options = (SHAPES, COLOURS, SIZES)
+    scenes, words, differs = [], [], np.full(n, -1)
+    for i in range(n):
+        obj = objects[image_id[i]]
+        told = [obj.shape, obj.colour, obj.size]
+        if rng.random() < p_negative:
+            differs[i] = rng.integers(len(PAIR_ATTRIBUTES))
+            told[differs[i]] = (told[differs[i]] + rng.integers(1, len(options[differs[i]]))) % len(options[differs[i]])
+        words.append(fill(PAIR_TEMPLATE, size=SIZES[told[2]], colour=COLOURS[told[1]], shape=SHAPES[told[0]]))
+        scenes.append([[obj]])
+    return Draw(scenes, words, pitch=rng.integers(len(PITCHES_HZ), size=n), label=(differs == -1).astype(np.int64),
+                latents={"image_id": image_id, "differs": differs}, class_names=["mismatch", "match"],
+                informative=("image", "text"))
+
+
 TASKS = {"redundant": redundant, "complementary": complementary, "synergy": synergy, "bag": bag, "noisy": noisy,
-         "qa": qa, "trimodal": trimodal}
+         "qa": qa, "trimodal": trimodal, "sequence": sequence, "pairs": pairs}
