@@ -22,7 +22,7 @@ unit: $(VENV)
 notebooks: $(VENV)  ## one pytest run per chapter, so each prints its own time
 	@for nb in notebooks/*.ipynb; do \
 	  echo "== $$nb (quick mode)"; \
-	  COURSE_QUICK=1 $(PY) -m pytest -q $(NBVAL) $$nb || exit 1; \
+	  COURSE_QUICK=1 COURSE_PROGRESS=0 $(PY) -m pytest -q $(NBVAL) $$nb || exit 1; \
 	done
 
 test-browser: $(VENV)  ## chapter 00's widget in a real headless Chromium (installs Debian's chromium + driver)

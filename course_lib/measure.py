@@ -1,4 +1,4 @@
-"""What a fusion costs: parameters, FLOPs, latency and memory.
+"""What a fusion costs: parameters, FLOPs, latency and memory; and how well a retrieval model ranks (recall@k).
 
 `count_flops` uses `torch.utils.flop_counter`; `peak_memory` reports peak CUDA memory on a GPU and, on any
 device, the bytes autograd saves for backward (the part of training memory that fusion design changes).
@@ -67,3 +67,28 @@ def peak_memory(fn, *args, **kwargs) -> dict:
         torch.cuda.reset_peak_memory_stats()
     saved = saved_tensor_bytes(fn, *args, **kwargs)
     return {"saved_bytes": saved, "cuda_peak_bytes": torch.cuda.max_memory_allocated() if cuda else None}
+
+
+def recall_at_k(similarity: torch.Tensor, relevant: torch.Tensor, k: int) -> float:
+    """Share of queries with at least one relevant item among their k most similar: similarity (Q, G) scores.
+
+    relevant: (Q,) long, the one right gallery index per query, or (Q, G) bool, every right item (an image has
+    several captions). Ties are broken by gallery order.
+    """
+    if similarity.dim() != 2:
+        raise ValueError(f"similarity must be (queries, gallery), got shape {tuple(similarity.shape)}")
+    n_queries, n_gallery = similarity.shape
+    if not 1 <= k <= n_gallery:
+        raise ValueError(f"k must be in 1..{n_gallery} (the gallery size), got {k}")
+    if relevant.dim() == 1:
+        if len(relevant) != n_queries or relevant.min() < 0 or relevant.max() >= n_gallery:
+            raise ValueError(f"relevant must hold one gallery index in 0..{n_gallery - 1} per query "
+                             f"({n_queries}), got shape {tuple(relevant.shape)}")
+        relevant = torch.nn.functional.one_hot(relevant, n_gallery).bool()
+    if relevant.shape != similarity.shape:
+        raise ValueError(f"relevant must be (Q,) indices or a (Q, G) mask like similarity {tuple(similarity.shape)}, "
+                         f"got {tuple(relevant.shape)}")
+    if not relevant.any(1).all():
+        raise ValueError("every query needs at least one relevant gallery item")
+    top = similarity.topk(k, dim=1, sorted=True).indices                    # (Q, k)
+    return relevant.gather(1, top).any(1).float().mean().item()

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from course_lib.measure import count_flops, count_parameters, latency, peak_memory, saved_tensor_bytes
+from course_lib.measure import count_flops, count_parameters, latency, peak_memory, recall_at_k, saved_tensor_bytes
 
 
 def test_count_parameters_trainable_and_frozen():
@@ -44,3 +44,36 @@ def test_saved_bytes_grow_with_batch_and_vanish_without_grad():
     layer.requires_grad_(False)
     assert saved_tensor_bytes(lambda: layer(torch.randn(8, 64)).sum()) == 0
     assert peak_memory(lambda: nn.Linear(4, 4)(torch.randn(2, 4)).sum())["saved_bytes"] > 0
+
+
+def test_recall_at_k_on_hand_made_rankings():
+    sim = torch.tensor([[0.9, 0.1, 0.5],      # query 0: ranking 0, 2, 1
+                        [0.2, 0.3, 0.8],      # query 1: ranking 2, 1, 0
+                        [0.4, 0.6, 0.5]])     # query 2: ranking 1, 2, 0
+    right = torch.tensor([0, 1, 0])
+    assert recall_at_k(sim, right, 1) == pytest.approx(1 / 3)
+    assert recall_at_k(sim, right, 2) == pytest.approx(2 / 3)
+    assert recall_at_k(sim, right, 3) == 1.0
+    several = torch.tensor([[False, True, True], [True, False, False], [False, False, True]])
+    assert recall_at_k(sim, several, 1) == 0.0 and recall_at_k(sim, several, 2) == pytest.approx(2 / 3)
+    assert recall_at_k(torch.eye(50), torch.arange(50), 1) == 1.0          # a perfect model
+
+
+def test_recall_at_k_of_random_scores_is_k_over_g():
+    g = torch.Generator().manual_seed(0)
+    sim = torch.rand(4000, 20, generator=g)
+    assert abs(recall_at_k(sim, torch.zeros(4000, dtype=torch.long), 5) - 5 / 20) < 0.03
+
+
+@pytest.mark.parametrize("sim,relevant,k,message", [
+    (torch.rand(3), torch.tensor([0]), 1, "queries, gallery"),
+    (torch.rand(3, 4), torch.tensor([0, 1, 2]), 0, "k must be"),
+    (torch.rand(3, 4), torch.tensor([0, 1, 2]), 5, "k must be"),
+    (torch.rand(3, 4), torch.tensor([0, 1]), 1, "one gallery index"),
+    (torch.rand(3, 4), torch.tensor([0, 1, 4]), 1, "one gallery index"),
+    (torch.rand(3, 4), torch.zeros(3, 3, dtype=torch.bool), 1, "mask like"),
+    (torch.rand(2, 2), torch.tensor([[True, False], [False, False]]), 1, "at least one relevant"),
+])
+def test_recall_at_k_bad_input(sim, relevant, k, message):
+    with pytest.raises(ValueError, match=message):
+        recall_at_k(sim, relevant, k)
