@@ -161,6 +161,17 @@ def test_bag_rules(big):
             assert (count[~y] >= 1).all() and (count < k).all()  # neither "any X" nor "any non-X" answers it
         x = [[o["colour_id"] for o in m["objects"]].count(m["x_colour"]) for m in d.meta]
         assert x == count.tolist()
+        assert all(len({o["colour_id"] for o in m["objects"]}) == 2 for m in d.meta)  # always two colours
+
+
+def test_bag_any_frames_alone_say_nothing(big):
+    """Regression: negatives once showed one colour only, so the frames alone answered (PID: U_image = 1 bit)."""
+    d = big["bag-any"]
+    rare_count = [min([o["colour_id"] for o in m["objects"]].count(c) for c in {o["colour_id"] for o in m["objects"]})
+                  for m in d.meta]
+    for r in (1, 2):                      # how rare the rare object is, the frames' only clue, is the same for y = 0, 1
+        share = d.label[torch.tensor(rare_count) == r].float().mean()
+        assert abs(share - 0.5) < 0.06, (r, share)
 
 
 @pytest.fixture(scope="module")

@@ -117,12 +117,13 @@ BAG_RULES = tuple(BAG_TEMPLATES)
 def bag(rng: np.random.Generator, n: int, rule: str = "any", k_min: int = 3, k_max: int = 12) -> Draw:
     """Bag: K frames (K uniform in k_min..k_max), each showing one of two objects, and a question about colour X.
 
-    Think of the frames of a short clip: every frame shows either object X (colour X) or object Z (another colour),
-    always the same two objects, so the *set* of distinct frames never tells how often each appears. rule="any",
-    "is any object X ?": positives show X in exactly 1 or 2 frames (a weak signal a mean-pool dilutes), negatives
-    never. rule="most", "are most objects X ?": positives show X in more than K/2 frames but not all, negatives in
-    at least 1 and at most K/2: both objects appear in every bag, so only the proportion answers. Balanced y. The
-    label needs the text (which colour) and the frames (how often). Audio: none.
+    Think of the frames of a short clip: every frame shows one of the same two objects, so the *set* of distinct
+    frames never tells how often each appears. rule="any", "is any object X ?": a rare object in 1 or 2 frames (a weak
+    signal a mean-pool dilutes) among frames of object Z; the rare one is X in positives and a third colour W in
+    negatives, so the frames alone (always two colours, one rare) say nothing without the question. rule="most",
+    "are most objects X ?": positives show X in more than K/2 frames but not all, negatives in at least 1 and at most
+    K/2: both objects appear in every bag, so only the proportion answers. Balanced y. The label needs the text (which
+    colour) and the frames (how often). Audio: none. Latents: `x_colour`, `z_colour`, `count_x` (frames of X), `k`.
     """
     if rule not in BAG_RULES:
         raise ValueError(f"unknown bag rule {rule!r}; valid rules: {', '.join(BAG_RULES)}")
@@ -133,17 +134,23 @@ def bag(rng: np.random.Generator, n: int, rule: str = "any", k_min: int = 3, k_m
     k = rng.integers(k_min, k_max + 1, size=n)
     x_colour, label = rng.integers(len(COLOURS), size=n), rng.integers(2, size=n)
     z_colour = (x_colour + rng.integers(1, len(COLOURS), size=n)) % len(COLOURS)  # the one other colour
+    w_shift = rng.integers(1, len(COLOURS) - 1, size=n)                            # any: a third colour, not X, not Z
+    w_colour = np.array([[c for c in range(len(COLOURS)) if c not in (x, z)][s - 1]
+                         for x, z, s in zip(x_colour, z_colour, w_shift)])
     count = np.empty(n, dtype=np.int64)
     scenes, words = [], []
     for i in range(n):
         ki, yi = int(k[i]), int(label[i])
         if rule == "any":
-            count[i] = rng.integers(1, min(2, ki) + 1) if yi else 0
+            n_first = rng.integers(1, min(2, ki) + 1)                   # the rare object: X if yes, W if no
+            count[i] = n_first if yi else 0
+            first = x_colour[i] if yi else w_colour[i]
         else:
-            count[i] = rng.integers(ki // 2 + 1, ki) if yi else rng.integers(1, ki // 2 + 1)
-        x_obj, z_obj = random_objects(rng, 1, colours=[x_colour[i]]), random_objects(rng, 1, colours=[z_colour[i]])
-        is_x = rng.permutation(np.arange(ki) < count[i])
-        scenes.append([x_obj if x else z_obj for x in is_x])
+            n_first = count[i] = rng.integers(ki // 2 + 1, ki) if yi else rng.integers(1, ki // 2 + 1)
+            first = x_colour[i]
+        a_obj, z_obj = random_objects(rng, 1, colours=[first]), random_objects(rng, 1, colours=[z_colour[i]])
+        is_first = rng.permutation(np.arange(ki) < n_first)
+        scenes.append([a_obj if a else z_obj for a in is_first])
         words.append(fill(BAG_TEMPLATES[rule], colour=COLOURS[x_colour[i]]))
     return Draw(scenes, words, pitch=rng.integers(len(PITCHES_HZ), size=n), label=label,
                 latents={"x_colour": x_colour, "z_colour": z_colour, "count_x": count, "k": k}, class_names=["no", "yes"],
