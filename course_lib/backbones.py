@@ -21,7 +21,8 @@ from transformers.utils import logging as hf_logging
 from .config import pick_device
 from .encoders import ImageEncoder
 from .train import batches, progress, to_device
-from .world import VOCAB, cell_attributes
+from .world import TASKS, VOCAB, cell_attributes, make_task
+from .world.data import pad
 
 BACKBONES = Path(__file__).resolve().parents[1] / "data" / "backbones"
 SMALL = {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 256}
@@ -122,9 +123,6 @@ def mask_tokens(ids: torch.Tensor, p: float = 0.15, generator=None) -> tuple[tor
 
 def world_sentences(n_per_task: int, seed: int = 0) -> dict:
     """Every task's sentences, n_per_task each: {"text": (N, L), "text_mask": (N, L)}, the MLM corpus."""
-    from .world import TASKS, make_task
-    from .world.data import pad
-
     rows = [row[m] for name in TASKS for d in [make_task(name, n_per_task, seed)] for row, m in zip(d.text, d.text_mask)]
     text, mask = pad(rows, VOCAB.pad_id)
     return {"text": text, "text_mask": mask}
@@ -220,8 +218,12 @@ def save_backbones(mlm: BertForMaskedLM, tagger: PatchTagger, folder: Path = BAC
     save_file(tagger.head.state_dict(), folder / "image" / "cell_head.safetensors")
 
 
+def _folder(kind: str, path) -> Path:
+    return Path(path) if path is not None else BACKBONES / kind
+
+
 def _load(cls, kind: str, path, **kwargs):
-    path = Path(path) if path is not None else BACKBONES / kind
+    path = _folder(kind, path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no {kind} backbone in {path}: the course ships it in data/backbones/{kind} "
                                 f"(git checkout data/backbones), or re-create it with "
@@ -250,5 +252,5 @@ def load_image_tagger(path=None) -> PatchTagger:
     vit = load_image_backbone(path)
     tagger = PatchTagger(vit.config)
     tagger.vit = vit
-    tagger.head.load_state_dict(load_file(Path(path or BACKBONES / "image") / "cell_head.safetensors"))
+    tagger.head.load_state_dict(load_file(_folder("image", path) / "cell_head.safetensors"))
     return tagger.eval()

@@ -23,13 +23,19 @@ def joint(x1, x2, y) -> dict:
     return {tuple(int(v) for v in t): c / len(y) for t, c in zip(triples, counts)}
 
 
-def distribution(pmf: dict) -> dit.Distribution:
-    """A `dit.Distribution` over (x1, x2, y) from {(x1, x2, y): probability}; the probabilities must sum to 1."""
+def _check(pmf: dict) -> np.ndarray:
+    """The probabilities of {(x1, x2, y): probability}, after checking they are a distribution over triples."""
     if not pmf or any(len(k) != 3 for k in pmf):
         raise ValueError("pmf must map (x1, x2, y) triples to probabilities")
     p = np.array(list(pmf.values()), dtype=float)
     if (p < 0).any() or abs(p.sum() - 1) > 1e-6:
         raise ValueError(f"probabilities must be non-negative and sum to 1, got sum {p.sum():.6f}")
+    return p
+
+
+def distribution(pmf: dict) -> dit.Distribution:
+    """A `dit.Distribution` over (x1, x2, y) from {(x1, x2, y): probability}; the probabilities must sum to 1."""
+    p = _check(pmf)
     return dit.Distribution(list(pmf), list(p / p.sum()))
 
 
@@ -77,7 +83,8 @@ def builder_task(r: int, u: int, s: int) -> dict:
 
 
 def _table(pmf: dict) -> np.ndarray:
-    """The joint as an array p[x1, x2, y]."""
+    """The joint as an array p[x1, x2, y] (checked like `distribution`)."""
+    _check(pmf)
     keys = np.array(list(pmf))
     table = np.zeros(keys.max(0) + 1)
     for k, p in pmf.items():
@@ -87,13 +94,11 @@ def _table(pmf: dict) -> np.ndarray:
 
 def bayes_accuracy(pmf: dict) -> float:
     """The best accuracy any function of (x1, x2) reaches: what a fusion that can model every interaction reaches."""
-    distribution(pmf)  # validates
     return float(_table(pmf).max(-1).sum())
 
 
 def late_fusion_accuracy(pmf: dict) -> float:
     """Accuracy of late fusion with ideal unimodal models: argmax_y p(y | x1) + p(y | x2) (ties: the lowest y)."""
-    distribution(pmf)
     p = _table(pmf)
     posterior = lambda marginal: marginal / np.maximum(marginal.sum(-1, keepdims=True), 1e-12)
     votes = posterior(p.sum(1))[:, None, :] + posterior(p.sum(0))[None, :, :]      # (X1, X2, Y)

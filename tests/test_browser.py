@@ -108,8 +108,12 @@ def test_a_widget_slider_changes_its_output(lab, tmp_path):
         interact = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, ".widget-interact"), 30, "the explorer")[0]
         output = lambda: interact.find_element(By.CSS_SELECTOR, ".widget-output").get_attribute("innerHTML")
         readout = lambda: interact.find_element(By.CSS_SELECTOR, ".widget-slider .widget-readout").text
-        _wait(output, 30, "the explorer's first output")
-        before = _wait(lambda: (o := output()) == (time.sleep(1) or output()) and o, 30, "a settled first output")
+        def settled():                                            # the same output one second apart
+            first = output()
+            time.sleep(1)
+            return first if first and first == output() else None
+
+        before = _wait(settled, 30, "the explorer's first output")
         value_before = readout()
         handle = interact.find_element(By.CSS_SELECTOR, ".widget-slider .noUi-handle, .widget-slider .ui-slider-handle")
         browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)

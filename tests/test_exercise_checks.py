@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax, check_split_heads
-from course_lib.exercises.ch04 import check_lmf_params, check_tensor_fusion, check_tfn_flops
+from course_lib.exercises.ch04 import check_break_even_rank, check_tensor_fusion, check_tfn_flops
 from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored
-from course_lib.exercises.ch09 import check_and_pid, check_mutual_information, check_synergy_task
+from course_lib.exercises.ch09 import check_and_pid, check_conditional_mi, check_synergy_task
 from course_lib.world import VOCAB
 
 
@@ -14,9 +14,9 @@ def stub(*args):
 
 
 @pytest.mark.parametrize("check", [check_masked_softmax, check_split_heads, check_mass_on_target,
-                                   check_tensor_fusion, check_lmf_params, check_tfn_flops,
+                                   check_tensor_fusion, check_break_even_rank, check_tfn_flops,
                                    check_bert_params, check_mask_share, check_restored,
-                                   check_mutual_information, check_and_pid, check_synergy_task])
+                                   check_conditional_mi, check_and_pid, check_synergy_task])
 def test_untouched_stub_is_not_attempted(check, capsys):
     check(stub)
     assert "not attempted yet" in capsys.readouterr().out
@@ -55,11 +55,15 @@ def test_tensor_fusion_catches_the_missing_ones(capsys):
     assert "correct!" in capsys.readouterr().out
 
 
-def test_lmf_params_catches_the_forgotten_bias():
-    with pytest.raises(AssertionError, match="bias"):
-        check_lmf_params(lambda dims, d_out, rank: rank * d_out * sum(d + 1 for d in dims))
-    with pytest.raises(AssertionError, match="parameters"):
-        check_lmf_params(lambda dims, d_out, rank: rank * d_out * sum(dims) + d_out)    # forgot the appended 1
+def test_break_even_rank_catches_rounding_down(capsys):
+    import math
+    with pytest.raises(AssertionError, match="round up"):
+        check_break_even_rank(lambda dims, d_out: math.prod(d + 1 for d in dims) // sum(d + 1 for d in dims)
+                              - (math.prod(d + 1 for d in dims) % sum(d + 1 for d in dims) == 0))
+    with pytest.raises(AssertionError, match="reaches TFN's size"):
+        check_break_even_rank(lambda dims, d_out: math.ceil(math.prod(dims) / sum(dims)))   # forgot the appended 1
+    check_break_even_rank(lambda dims, d_out: math.ceil(math.prod(d + 1 for d in dims) / sum(d + 1 for d in dims)))
+    assert "correct!" in capsys.readouterr().out
 
 
 def test_tfn_flops_catches_counting_multiply_adds_once():
@@ -110,19 +114,14 @@ def test_restore_catches_the_off_by_one(capsys):
 
 
 
-def test_mutual_information_catches_nats():
+def test_conditional_mi_catches_nats_and_the_unconditional_answer():
     import math
 
-    def in_nats(pmf, sources):
-        p_xy, p_x, p_y = {}, {}, {}
-        for key, p in pmf.items():
-            x, y = tuple(key[i] for i in sources), key[2]
-            p_xy[x, y] = p_xy.get((x, y), 0) + p
-            p_x[x] = p_x.get(x, 0) + p
-            p_y[y] = p_y.get(y, 0) + p
-        return sum(p * math.log(p / (p_x[x] * p_y[y])) for (x, y), p in p_xy.items() if p > 0)
+    from course_lib.pid import mutual_information
     with pytest.raises(AssertionError, match="nats"):
-        check_mutual_information(in_nats)
+        check_conditional_mi(lambda pmf: (mutual_information(pmf) - mutual_information(pmf, (1,))) * math.log(2))
+    with pytest.raises(AssertionError, match="ignores X2"):
+        check_conditional_mi(lambda pmf: mutual_information(pmf, (0,)))
 
 
 def test_and_pid_catches_swapped_parts():

@@ -2,8 +2,8 @@
 import torch
 
 from . import exercise
-from ..fusion.tensor import LMF, TFN, outer
-from ..measure import count_flops, count_parameters
+from ..fusion.tensor import TFN, lmf_params, outer, tfn_params
+from ..measure import count_flops
 
 
 @exercise
@@ -21,13 +21,14 @@ def check_tensor_fusion(tensor_fusion):
 
 
 @exercise
-def check_lmf_params(lmf_params_by_hand):
-    """lmf_params_by_hand(dims, d_out, rank) == count_parameters(LMF(dims, d_out, rank)) on several shapes."""
-    for dims, d_out, rank in [((8, 8, 8), 32, 4), ((3, 5), 7, 1), ((2, 4, 6), 3, 10), ((16, 1, 9, 4), 5, 2)]:
-        got, want = lmf_params_by_hand(dims, d_out, rank), count_parameters(LMF(dims, d_out, rank))
-        if got == want - d_out:
-            raise AssertionError("almost: you forgot the bias (d_out numbers)")
-        assert got == want, f"LMF{(dims, d_out, rank)} has {want} parameters, you said {got}"
+def check_break_even_rank(break_even_rank):
+    """break_even_rank(dims, d_out) == the smallest rank with lmf_params >= tfn_params (brute force)."""
+    for dims, d_out in [((8, 8, 8), 32), ((3, 5), 7), ((2, 4, 6), 3), ((16, 1, 9, 4), 5), ((4, 4), 1)]:
+        want = next(r for r in range(1, 10_000) if lmf_params(dims, d_out, r) >= tfn_params(dims, d_out))
+        got = break_even_rank(dims, d_out)
+        if got == want - 1:
+            raise AssertionError("one short: at that rank LMF is still smaller than TFN (round up, not down)")
+        assert got == want, f"dims {dims}, d_out {d_out}: LMF reaches TFN's size at rank {want}, you said {got!r}"
 
 
 @exercise

@@ -238,14 +238,15 @@ def trimodal(rng: np.random.Generator, n: int, w_uni: float = 1.0, w_bi: float =
         raise ValueError(f"trimodal: w_uni, w_bi, w_tri must be numbers, not all 0; got {weights}")
     levels = rng.integers(len(TRIMODAL_LEVELS), size=(3, n))
     while True:
-        tie = np.abs(trimodal_score(*TRIMODAL_LEVELS[levels], *weights)) < 1e-9
+        score = trimodal_score(*TRIMODAL_LEVELS[levels], *weights)
+        tie = np.abs(score) < 1e-9
         if not tie.any():
             break
         levels[:, tie] = rng.integers(len(TRIMODAL_LEVELS), size=(3, int(tie.sum())))
     img, txt, aud = levels
     scenes = [[random_objects(rng, 1, shapes=[s])] for s in img]
     words = [fill(pick(rng, CLAIM_TEMPLATES), colour=COLOURS[c]) for c in txt]
-    label = (trimodal_score(*TRIMODAL_LEVELS[levels], *weights) > 0).astype(np.int64)
+    label = (score > 0).astype(np.int64)
     return Draw(scenes, words, pitch=aud.copy(), label=label,
                 latents={"img_level": img, "txt_level": txt, "aud_level": aud}, class_names=["s < 0", "s > 0"],
                 informative=ALL_MODALITIES)
