@@ -232,9 +232,10 @@ def _load(cls, kind: str, path, **kwargs):
         return cls.from_pretrained(path, local_files_only=True, **kwargs).eval()
 
 
-def load_text_backbone(path=None) -> BertModel:
-    """The course's pretrained small BERT (data/backbones/text unless `path`), from local files only."""
-    return _load(BertModel, "text", path, add_pooling_layer=False)
+def load_text_backbone(path=None, **config) -> BertModel:
+    """The course's pretrained small BERT (data/backbones/text unless `path`), from local files only; `config`
+    overrides configuration fields (e.g. attn_implementation="eager" to return attention weights)."""
+    return _load(BertModel, "text", path, add_pooling_layer=False, **config)
 
 
 def load_text_mlm(path=None) -> BertForMaskedLM:

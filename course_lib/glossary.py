@@ -54,7 +54,21 @@ GLOSSARY = {
     "cp decomposition": ("CP分解", "a tensor written as a sum of r rank-one tensors a ⊗ b ⊗ c (CANDECOMP/PARAFAC)"),
     "factorised bilinear pooling": ("分解双线性池化", "MFB: each bilinear output x^T W y with W of low rank, "
                                     "computed as sum-pooled U^T x ⊙ V^T y"),
+    "multimodal bitransformer": ("多模态双向Transformer", "MMBT: image embeddings placed as tokens in a pretrained "
+                                 "BERT's input, the whole fine-tuned on the task"),
+    "segment embedding": ("段嵌入", "a learned vector per segment (BERT's sentence A / B; in MMBT image / text) added "
+                          "to each token"),
+    "position embedding": ("位置嵌入", "a learned vector per position added to each token, so attention can see order"),
+    "adaptive pooling": ("自适应池化", "pooling to a fixed output grid whatever the input size (regions may overlap)"),
     "prompt": ("提示", "learned vectors added to a frozen transformer's input to steer it"),
+    "query prompt": ("查询提示", "PMF's QP: learned tokens appended to one modality whose outputs, mapped, carry "
+                     "its message to the other"),
+    "query-context prompt": ("查询上下文提示", "PMF's QCP: learned tokens that give the query stage extra context"),
+    "fusion-context prompt": ("融合上下文提示", "PMF's FCP: learned tokens that give the fusion stage context for "
+                              "absorbing the other modality's message"),
+    "non-linear mapping": ("非线性映射", "a small MLP carrying one modality's query-prompt outputs into the other's space"),
+    "fusion layer": ("融合层", "PMF's L_f: the first layer where the modalities exchange prompts; below it all is frozen "
+                     "and unimodal"),
     "contrastive loss": ("对比损失", "pull matching pairs together, push non-matching pairs apart"),
     "partial information decomposition": ("部分信息分解", "PID: I(Y; X1, X2) split into redundancy, two uniquenesses "
                                           "and synergy, in bits"),

@@ -154,3 +154,11 @@ def test_the_shipped_backbones_load_and_beat_untrained_copies():
     print(f"MLM accuracy shipped {text[0]:.1%} vs untrained {text[1]:.1%}; "
           f"cell accuracy shipped {image[0]:.1%} vs untrained {image[1]:.1%}")
     assert text[0] > text[1] + 0.3 and image[0] > image[1] + 0.1
+
+
+def test_the_text_backbone_loads_with_config_overrides():
+    eager = load_text_backbone(attn_implementation="eager", hidden_dropout_prob=0.0)
+    assert eager.config.hidden_dropout_prob == 0.0
+    out = eager(input_ids=torch.tensor([[VOCAB.cls_id, VOCAB.words.index("red"), VOCAB.sep_id]]), output_attentions=True)
+    assert out.attentions[0].shape == (1, eager.config.num_attention_heads, 3, 3)
+    assert torch.equal(eager.embeddings.word_embeddings.weight, load_text_backbone().embeddings.word_embeddings.weight)

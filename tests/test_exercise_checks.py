@@ -4,6 +4,7 @@ import torch
 
 from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax, check_split_heads
 from course_lib.exercises.ch04 import check_break_even_rank, check_tensor_fusion, check_tfn_flops
+from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
 from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored
 from course_lib.exercises.ch09 import check_and_pid, check_conditional_mi, check_synergy_task
 from course_lib.world import VOCAB
@@ -15,6 +16,7 @@ def stub(*args):
 
 @pytest.mark.parametrize("check", [check_masked_softmax, check_split_heads, check_mass_on_target,
                                    check_tensor_fusion, check_break_even_rank, check_tfn_flops,
+                                   check_layout, check_pool_cells, check_image_share,
                                    check_bert_params, check_mask_share, check_restored,
                                    check_conditional_mi, check_and_pid, check_synergy_task])
 def test_untouched_stub_is_not_attempted(check, capsys):
@@ -134,3 +136,33 @@ def test_synergy_task_rejects_a_task_late_fusion_solves(capsys):
         check_synergy_task(lambda: {(a, a, a): 1 / 3 for a in range(3)})
     check_synergy_task(lambda: {(a, b, (a + b) % 2): 1 / 9 for a in range(3) for b in range(3)})
     assert "correct!" in capsys.readouterr().out
+
+
+# ---- chapter 05
+
+def test_layout_catches_positions_that_do_not_restart(capsys):
+    with pytest.raises(AssertionError, match="restart"):
+        check_layout(lambda N, T: ([0] * (N + 2) + [1] * T, list(range(N + 2 + T))))
+    check_layout(lambda N, T: ([0] * (N + 2) + [1] * T, list(range(N + 2)) + list(range(T))))
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_pool_cells_catches_non_overlapping_regions(capsys):
+    def floor_regions(cells, rows, cols):
+        h, w = 4 // rows, 4 // cols
+        return torch.stack([cells[:, :, r * h:(r + 1) * h, c * w:(c + 1) * w].mean((2, 3))
+                            for r in range(rows) for c in range(cols)], 1)
+    with pytest.raises(AssertionError, match="overlap"):
+        check_pool_cells(floor_regions)
+    span = lambda i, n: slice(4 * i // n, -(-4 * (i + 1) // n))
+    check_pool_cells(lambda cells, rows, cols: torch.stack(
+        [cells[:, :, span(r, rows), span(c, cols)].mean((2, 3)) for r in range(rows) for c in range(cols)], 1))
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_image_share_catches_counting_sep(capsys):
+    with pytest.raises(AssertionError, match="SEP"):
+        check_image_share(lambda attn, N: attn[-1, :, :, 0, 1:N + 2].sum(-1).mean())
+    check_image_share(lambda attn, N: attn[-1, :, :, 0, 1:N + 1].sum(-1).mean())
+    assert "correct!" in capsys.readouterr().out
+
