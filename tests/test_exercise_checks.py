@@ -5,6 +5,7 @@ import torch
 from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax, check_split_heads
 from course_lib.exercises.ch04 import check_break_even_rank, check_tensor_fusion, check_tfn_flops
 from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
+from course_lib.exercises.ch06 import check_message, check_pmf_params, check_untrained
 from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored
 from course_lib.exercises.ch09 import check_and_pid, check_conditional_mi, check_synergy_task
 from course_lib.world import VOCAB
@@ -17,6 +18,7 @@ def stub(*args):
 @pytest.mark.parametrize("check", [check_masked_softmax, check_split_heads, check_mass_on_target,
                                    check_tensor_fusion, check_break_even_rank, check_tfn_flops,
                                    check_layout, check_pool_cells, check_image_share,
+                                   check_pmf_params, check_message, check_untrained,
                                    check_bert_params, check_mask_share, check_restored,
                                    check_conditional_mi, check_and_pid, check_synergy_task])
 def test_untouched_stub_is_not_attempted(check, capsys):
@@ -166,3 +168,40 @@ def test_image_share_catches_counting_sep(capsys):
     check_image_share(lambda attn, N: attn[-1, :, :, 0, 1:N + 1].sum(-1).mean())
     assert "correct!" in capsys.readouterr().out
 
+
+# ---- chapter 06
+
+def test_pmf_params_catches_one_modality_only(capsys):
+    def one_side(L, L_f, M, D, hidden, C):
+        n = L - L_f
+        return n * 3 * M * D + n * (2 * D * hidden + hidden + D) + 2 * (D * C + C)
+    with pytest.raises(AssertionError, match="PMF trains"):
+        check_pmf_params(one_side)
+    check_pmf_params(lambda L, L_f, M, D, hidden, C: 2 * (L - L_f) * (3 * M * D + 2 * D * hidden + hidden + D)
+                     + 2 * (D * C + C))
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_message_catches_taking_the_qcp_outputs(capsys):
+    def qcp_outputs(layer, h, qcp, qp, g):
+        B, T = h.shape[:2]
+        x = torch.cat([h, qcp.expand(B, -1, -1), qp.expand(B, -1, -1)], dim=1)
+        return g(layer(x)[:, T:T + len(qcp)])
+    with pytest.raises(AssertionError, match="QP positions"):
+        check_message(qcp_outputs)
+    check_message(lambda layer, h, qcp, qp, g: g(layer(torch.cat(
+        [h, qcp.expand(len(h), -1, -1), qp.expand(len(h), -1, -1)], 1))[:, h.shape[1] + len(qcp):]))
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_untrained_catches_listing_the_frozen_backbones(capsys):
+    def everything_without_grad(model, loss):
+        loss.backward()
+        return sorted(n for n, p in model.named_parameters() if p.grad is None)
+    with pytest.raises(AssertionError, match="backbones"):
+        check_untrained(everything_without_grad)
+    def right(model, loss):
+        loss.backward()
+        return sorted(n for n, p in model.named_parameters() if not n.startswith("backbones.") and p.grad is None)
+    check_untrained(right)
+    assert "correct!" in capsys.readouterr().out
