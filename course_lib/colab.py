@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_MARK = "# Colab setup"
-COLAB_LACKS = ("dit>=1.5",)  # the course's dependencies that Colab does not preinstall (small, pure Python)
+COLAB_LACKS = ("dit>=2.3",)  # the course's dependencies that Colab does not preinstall (small, pure Python)
 
 
 def repo_url(pyproject: Path = ROOT / "pyproject.toml") -> str:

@@ -48,7 +48,10 @@ def pid(pmf: dict, measure: str = "broja") -> dict:
     """{"R", "U1", "U2", "S", "I"} in bits for the joint distribution {(x1, x2, y): probability}."""
     if measure not in MEASURES:
         raise ValueError(f"unknown PID measure {measure!r}; choose one of {sorted(MEASURES)}")
-    result = MEASURES[measure](distribution(pmf), [[0], [1]], [2])
+    # BROJA by alternating divergence minimisation: deterministic, and exact where the default solver's random
+    # restarts sometimes stop early (2 synergistic bits came out as 1.73)
+    options = {"method": "admui"} if measure == "broja" else {}
+    result = MEASURES[measure](distribution(pmf), [[0], [1]], [2], **options)
     out = {name: max(float(result.get_pi(node)), 0.0) for name, node in ATOMS.items()}  # clip solver noise below 0
     out["I"] = mutual_information(pmf)
     return out
