@@ -1,8 +1,9 @@
 """Notebook cells -> library modules, and the check that the two agree (one source of truth per fusion class).
 
-A chapter names its module once in a cell starting `#| default_exp fusion.early_late`; every code cell whose
+A chapter names its module in a cell starting `#| default_exp fusion.early_late`; every code cell whose
 first line is `#| export` is written, in order, into `course_lib/fusion/early_late.py` under a banner naming
-the notebook. `python -m course_lib.export` regenerates every module; `--check` lists the ones that drifted.
+the notebook. A later `#| default_exp` cell sends the cells after it to another module (a chapter that builds
+two families). `python -m course_lib.export` regenerates every module; `--check` lists the ones that drifted.
 """
 import json
 import sys
@@ -22,21 +23,19 @@ def exported_modules(nb_path: Path) -> dict:
     """{module file path: generated source} for one notebook (empty when it exports nothing)."""
     nb_path = Path(nb_path)
     cells = [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
-    module, chunks = None, []
+    module, chunks = None, {}
     for cell in cells:
         first, _, body = _source(cell).partition("\n")
         if first.startswith("#| default_exp "):
             module = first.split(maxsplit=2)[2].strip()
         elif first.strip() == "#| export":
-            chunks.append(body.strip("\n"))
-    if not chunks:
-        return {}
-    if module is None:
-        raise ValueError(f"{nb_path.name} has '#| export' cells but no '#| default_exp <module>' cell")
+            if module is None:
+                raise ValueError(f"{nb_path.name} has an '#| export' cell before any '#| default_exp <module>' cell")
+            chunks.setdefault(module, []).append(body.strip("\n"))
     banner = (f'"""Generated from notebooks/{nb_path.name} -- edit the notebook, then run `make export`.\n\n'
               f'Each class here is built step by step, with its math, in that chapter.\n"""')
-    path = PACKAGE / Path(*module.split(".")).with_suffix(".py")
-    return {path: banner + "\n" + "\n\n\n".join(chunks) + "\n"}
+    return {PACKAGE / Path(*name.split(".")).with_suffix(".py"): banner + "\n" + "\n\n\n".join(body) + "\n"
+            for name, body in chunks.items()}
 
 
 def all_modules(notebooks: Path = NOTEBOOKS) -> dict:

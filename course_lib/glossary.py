@@ -70,6 +70,17 @@ GLOSSARY = {
     "fusion layer": ("融合层", "PMF's L_f: the first layer where the modalities exchange prompts; below it all is frozen "
                      "and unimodal"),
     "contrastive loss": ("对比损失", "pull matching pairs together, push non-matching pairs apart"),
+    "infonce": ("InfoNCE损失", "a contrastive loss: cross-entropy of picking the true partner among the batch's candidates"),
+    "temperature": ("温度", "tau: similarities are divided by it before the softmax; small tau, sharp distribution"),
+    "cross-modal retrieval": ("跨模态检索", "rank the items of one modality by their similarity to a query of another"),
+    "recall@k": ("召回率@k", "share of queries with a right item among the k best-ranked"),
+    "canonical correlation analysis": ("典型相关分析", "CCA: linear projections of two views with maximal correlation"),
+    "image-text matching": ("图文匹配", "ITM: a fused binary head that says whether a caption belongs to an image"),
+    "hard negative": ("难负样本", "a wrong pair that looks almost right (one attribute changed)"),
+    "encoder-decoder": ("编码器-解码器", "one network reads a modality, another writes a second one from it"),
+    "unaligned sequences": ("非对齐序列", "sequences of different lengths and rates whose parts correspond unknown"),
+    "multimodal transformer": ("多模态Transformer", "MulT: each modality's sequence attends to the other's "
+                               "(cross-modal transformer), no alignment given"),
     "partial information decomposition": ("部分信息分解", "PID: I(Y; X1, X2) split into redundancy, two uniquenesses "
                                           "and synergy, in bits"),
     "mutual information": ("互信息", "I(Y; X): how many bits X tells about Y, sum p(x, y) log2 p(x, y) / (p(x) p(y))"),

@@ -1,7 +1,8 @@
 """The training loop every chapter shares: `fit`, `evaluate`, `predict`, and the progress bar.
 
 A model here is any `nn.Module` whose forward takes a batch dict (the keys of `WorldData.tensors()`) and
-returns logits (B, C). The loop knows no particular fusion. Data is moved to the device once when it fits.
+returns logits (B, C), or any output its `loss_fn` understands (a similarity matrix, caption logits). The loop
+knows no particular fusion. Data is moved to the device once when it fits.
 """
 import os
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ class History:
     """Per-epoch numbers of one training run."""
     name: str = ""
     train_loss: list = field(default_factory=list)
-    train_acc: list = field(default_factory=list)
-    val_acc: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)  # empty when a custom loss_fn has no accuracy
+    val_acc: list = field(default_factory=list)    # accuracy, or the score a custom val_fn returns
 
     @property
     def final_val_acc(self) -> float:
@@ -94,10 +95,12 @@ def evaluate(model: nn.Module, data, **kwargs) -> float:
 
 
 def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, batch_size: int = 64,
-        weight_decay: float = 1e-4, seed: int = 0, device=None, name: str = "", loss_fn=None,
+        weight_decay: float = 1e-4, seed: int = 0, device=None, name: str = "", loss_fn=None, val_fn=None,
         show: bool = True) -> History:
-    """Train `model` with AdamW and cross-entropy; return its History (one entry per epoch).
+    """Train `model` with AdamW; return its History (one entry per epoch).
 
+    loss_fn(output, batch) -> scalar loss; default: cross-entropy of logits (B, C) against batch["label"], with
+    training accuracy recorded. val_fn(model, val_tensors) -> float: the validation score; default: accuracy.
     The whole training set is moved to the device once when it fits; on CUDA the forward pass runs under
     autocast (bf16, or fp16 with a gradient scaler).
     """
@@ -106,7 +109,9 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, bat
     device = device or pick_device()
     model.to(device)
     tensors, per_batch = _place(train, device)
-    loss_fn = loss_fn or F.cross_entropy
+    classify = loss_fn is None
+    loss_fn = loss_fn or (lambda logits, batch: F.cross_entropy(logits.float(), batch["label"]))
+    val_fn = val_fn or (lambda model, tensors: evaluate(model, tensors, device=device))
     amp = amp_dtype(device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -120,20 +125,23 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, bat
         total_loss, correct, seen = 0.0, 0, 0
         for batch in batches(tensors, batch_size, shuffle=True, generator=generator, device=per_batch):
             with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                logits = model(batch)
-                loss = loss_fn(logits.float(), batch["label"])
+                output = model(batch)
+                loss = loss_fn(output, batch)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             n = len(batch["label"])
             total_loss += loss.item() * n
-            correct += (logits.argmax(-1) == batch["label"]).sum().item()
+            correct += (output.argmax(-1) == batch["label"]).sum().item() if classify else 0
             seen += n
         history.train_loss.append(total_loss / seen)
-        history.train_acc.append(correct / seen)
+        if classify:
+            history.train_acc.append(correct / seen)
         if val_tensors is not None:
-            history.val_acc.append(evaluate(model, val_tensors, device=device))
+            model.eval()
+            with torch.no_grad():
+                history.val_acc.append(val_fn(model, val_tensors))
         bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}",
                         val=f"{history.val_acc[-1]:.3f}" if history.val_acc else "-")
     return history

@@ -10,8 +10,9 @@ plt.rcParams.update({"figure.dpi": 80, "axes.spines.top": False, "axes.spines.ri
 COLOURS = {"image": "tab:orange", "text": "tab:blue", "audio": "tab:green"}  # one colour per modality, everywhere
 
 
-def plot_history(histories, title: str = "", chance: float | None = None):
-    """Training loss and validation accuracy per epoch for one History or a list of them."""
+def plot_history(histories, title: str = "", chance: float | None = None, metric: str = "test accuracy"):
+    """Training loss and the validation score (accuracy unless `metric` names another) per epoch, for one History
+    or a list of them."""
     histories = histories if isinstance(histories, (list, tuple)) else [histories]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3))
     for h in histories:
@@ -22,7 +23,7 @@ def plot_history(histories, title: str = "", chance: float | None = None):
     if chance is not None:
         ax_acc.axhline(chance, color="gray", ls="--", lw=1, label="chance")
     ax_loss.set(xlabel="epoch", ylabel="train loss", title=title)
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1.02))
+    ax_acc.set(xlabel="epoch", ylabel=metric, ylim=(0, 1.02))
     ax_acc.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

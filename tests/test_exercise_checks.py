@@ -7,6 +7,7 @@ from course_lib.exercises.ch04 import check_break_even_rank, check_tensor_fusion
 from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
 from course_lib.exercises.ch06 import check_message, check_pmf_params, check_untrained
 from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored
+from course_lib.exercises.ch07 import check_clip_loss, check_fractional_positions, check_recall_at_1
 from course_lib.exercises.ch09 import check_and_pid, check_conditional_mi, check_synergy_task
 from course_lib.world import VOCAB
 
@@ -20,6 +21,7 @@ def stub(*args):
                                    check_layout, check_pool_cells, check_image_share,
                                    check_pmf_params, check_message, check_untrained,
                                    check_bert_params, check_mask_share, check_restored,
+                                   check_clip_loss, check_fractional_positions, check_recall_at_1,
                                    check_conditional_mi, check_and_pid, check_synergy_task])
 def test_untouched_stub_is_not_attempted(check, capsys):
     check(stub)
@@ -204,4 +206,35 @@ def test_untrained_catches_listing_the_frozen_backbones(capsys):
         loss.backward()
         return sorted(n for n, p in model.named_parameters() if not n.startswith("backbones.") and p.grad is None)
     check_untrained(right)
+    assert "correct!" in capsys.readouterr().out
+
+
+# ---- chapter 07
+
+
+def test_clip_loss_catches_one_direction_and_the_sum(capsys):
+    target = lambda s: torch.arange(len(s))
+    rows = lambda s: torch.nn.functional.cross_entropy(s, target(s))
+    with pytest.raises(AssertionError, match="one direction"):
+        check_clip_loss(rows)
+    with pytest.raises(AssertionError, match="summed"):
+        check_clip_loss(lambda s: rows(s) + rows(s.T))
+    check_clip_loss(lambda s: (rows(s) + rows(s.T)) / 2)
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_fractional_positions_catches_the_padded_length_and_the_left_edge(capsys):
+    index = lambda m: (m.long().cumsum(1) - 1).float()
+    with pytest.raises(AssertionError, match="padded length"):
+        check_fractional_positions(lambda m, span: (index(m) + 0.5) / m.shape[1] * span)
+    with pytest.raises(AssertionError, match="middle of its slot"):
+        check_fractional_positions(lambda m, span: index(m) / m.sum(1, keepdim=True) * span)
+    check_fractional_positions(lambda m, span: (index(m) + 0.5) / m.sum(1, keepdim=True) * span)
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_recall_at_1_catches_the_diagonal_only_answer(capsys):
+    with pytest.raises(AssertionError, match="share a caption"):
+        check_recall_at_1(lambda sim, caption_of: (sim.argmax(1) == torch.arange(len(sim))).float().mean().item())
+    check_recall_at_1(lambda sim, caption_of: (caption_of[sim.argmax(1)] == torch.arange(len(sim))).float().mean())
     assert "correct!" in capsys.readouterr().out

@@ -33,6 +33,14 @@ def test_export_takes_only_marked_cells_in_order(tmp_path):
     assert src.index("import torch") < src.index("class Demo")
 
 
+def test_a_second_default_exp_starts_a_second_module(tmp_path):
+    nb = _notebook(tmp_path, ["#| default_exp fusion.one", "#| export\nclass A:\n    pass",
+                              "#| default_exp fusion.two", "#| export\nclass B:\n    pass"])
+    modules = {path.name: src for path, src in export.exported_modules(nb).items()}
+    assert sorted(modules) == ["one.py", "two.py"]
+    assert "class A" in modules["one.py"] and "class B" not in modules["one.py"] and "class B" in modules["two.py"]
+
+
 def test_export_without_target_module_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="default_exp"):
         export.exported_modules(_notebook(tmp_path, ["#| export\nclass Demo:\n    pass"]))

@@ -45,6 +45,23 @@ def test_batches_cover_every_row_once():
     assert all(torch.equal(b["x"], b["label"] * 2) for b in batches(tensors, 4, shuffle=True))
 
 
+def test_fit_with_a_custom_loss_and_score(splits):
+    seen = []
+
+    def loss_fn(output, batch):                       # the batch comes along, so a loss may read any of its keys
+        seen.append(sorted(batch))
+        return torch.nn.functional.cross_entropy(output, batch["label"]) * 0.5
+
+    torch.manual_seed(0)
+    model = UnimodalClassifier("text", 4)
+    history = fit(model, splits[0], splits[1], epochs=2, loss_fn=loss_fn, val_fn=lambda m, t: float(len(t["label"])),
+                  show=False)
+    assert history.val_acc == [128.0, 128.0] and history.train_acc == []     # no accuracy for a loss fit can't read
+    assert "label" in seen[0] and "text" in seen[0]
+    _, plain = _run(splits)
+    assert history.train_loss[0] == pytest.approx(plain.train_loss[0] * 0.5, rel=1e-5)
+
+
 def test_bad_input(splits):
     model = UnimodalClassifier("text", 4)
     with pytest.raises(ValueError, match="epochs"):

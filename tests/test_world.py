@@ -12,7 +12,7 @@ from course_lib.world import (COLOURS, SHAPES, TASKS, VOCAB, SceneObject, cell_t
 from course_lib.world.language import ALL_TEMPLATES, SPECIALS
 from course_lib.world.scenes import well_separated
 from course_lib.world.sounds import PITCHES_HZ
-from course_lib.world.tasks import PAIR_ATTRIBUTES, TRIMODAL_LEVELS, trimodal_score
+from course_lib.world.tasks import PAIR_ATTRIBUTES, RANDOM_NEGATIVE, TRIMODAL_LEVELS, trimodal_score
 
 SETTINGS = [("redundant", {}), ("complementary", {}), ("synergy", {}), ("bag", {"rule": "any"}),
             ("bag", {"rule": "most"}), ("qa", {}), ("trimodal", {}), ("pairs", {})]
@@ -327,6 +327,21 @@ def test_pairs_captions_and_hard_negatives():
     assert set(differs.tolist()) == {-1, 0, 1, 2}
 
 
+def test_pairs_random_negatives_describe_another_object():
+    d = make_task("pairs", 600, seed=4, captions=2, p_negative=0.5, negatives="random")
+    differs = d.latents["differs"]
+    assert set(differs.tolist()) == {-1, RANDOM_NEGATIVE} and torch.equal(d.label, (differs == -1).long())
+    n_wrong = []
+    for i, m in enumerate(d.meta):
+        obj, told = m["objects"][0], m["sentence"].split()[1:4]
+        wrong = sum(t != o for t, o in zip(told, [obj["size"], obj["colour"], obj["shape"]]))
+        assert (wrong == 0) == (differs[i] == -1)                           # a random negative is never true
+        n_wrong.append(wrong)
+    assert max(n_wrong) == 3                                                # ... and may differ in everything
+    hard = make_task("pairs", 600, seed=4, captions=2, p_negative=0.5)      # the default stays as it was
+    assert torch.equal(hard.image, make_task("pairs", 600, seed=4, captions=2, p_negative=0.5, negatives="hard").image)
+
+
 # ---- dials ----
 
 def test_dials():
@@ -379,6 +394,7 @@ def test_dials():
     (lambda: make_task("sequence", 10, k_min=4, k_max=3), ValueError, "k_min"),
     (lambda: make_task("pairs", 10, captions=0), ValueError, "captions"),
     (lambda: make_task("pairs", 10, p_negative=1.5), ValueError, "p_negative"),
+    (lambda: make_task("pairs", 10, negatives="easy"), ValueError, "negatives"),
 ])
 def test_bad_input_raises(call, error, message):
     with pytest.raises(error, match=message):

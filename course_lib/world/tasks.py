@@ -283,20 +283,26 @@ def sequence(rng: np.random.Generator, n: int, k_min: int = 3, k_max: int = 5) -
 
 
 PAIR_ATTRIBUTES = ("shape", "colour", "size")  # pairs: what a hard negative changes (latent `differs`)
+RANDOM_NEGATIVE = len(PAIR_ATTRIBUTES)         # pairs: `differs` of a random negative (another object's caption)
 
 
-def pairs(rng: np.random.Generator, n: int, captions: int = 3, p_negative: float = 0.5) -> Draw:
+def pairs(rng: np.random.Generator, n: int, captions: int = 3, p_negative: float = 0.5,
+          negatives: str = "hard") -> Draw:
     """Pairs: image-caption pairs for retrieval and image-text matching; y = 1 iff the caption is true of the image.
 
     Rows come in groups of `captions` rows sharing one picture (latent `image_id`); each row's caption is a true
-    description of the picture, or, with probability p_negative, a hard negative: the same sentence with one
-    attribute (shape, colour or size) changed (latent `differs`: -1 true, else the index into PAIR_ATTRIBUTES).
+    description of the picture, or, with probability p_negative, a negative: negatives="hard" keeps the sentence
+    and changes one attribute (shape, colour or size; latent `differs` = its index into PAIR_ATTRIBUTES);
+    negatives="random" describes another random object that differs in at least one attribute (`differs` =
+    RANDOM_NEGATIVE), the easy negatives of an in-batch shuffle. `differs` is -1 on true captions.
     Audio: a random pitch, no information.
     """
     if not isinstance(captions, (int, np.integer)) or captions < 1:
         raise ValueError(f"pairs: captions must be a positive integer, got {captions!r}")
     if not 0 <= p_negative <= 1:
         raise ValueError(f"pairs: p_negative must be in [0, 1], got {p_negative!r}")
+    if negatives not in ("hard", "random"):
+        raise ValueError(f"pairs: negatives must be 'hard' or 'random', got {negatives!r}")
     image_id = np.arange(n) // captions
     objects = [random_objects(rng, 1)[0] for _ in range(image_id[-1] + 1)]
     options = (SHAPES, COLOURS, SIZES)
@@ -304,9 +310,15 @@ def pairs(rng: np.random.Generator, n: int, captions: int = 3, p_negative: float
     for i in range(n):
         obj = objects[image_id[i]]
         told = [obj.shape, obj.colour, obj.size]
-        if rng.random() < p_negative:
+        negative = rng.random() < p_negative
+        if negative and negatives == "hard":
             differs[i] = rng.integers(len(PAIR_ATTRIBUTES))
             told[differs[i]] = (told[differs[i]] + rng.integers(1, len(options[differs[i]]))) % len(options[differs[i]])
+        elif negative:
+            differs[i], true = RANDOM_NEGATIVE, told
+            while told == true:
+                other = random_objects(rng, 1)[0]
+                told = [other.shape, other.colour, other.size]
         words.append(fill(PAIR_TEMPLATE, size=SIZES[told[2]], colour=COLOURS[told[1]], shape=SHAPES[told[0]]))
         scenes.append([[obj]])
     return Draw(scenes, words, pitch=rng.integers(len(PITCHES_HZ), size=n), label=(differs == -1).astype(np.int64),
