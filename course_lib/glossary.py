@@ -88,6 +88,16 @@ GLOSSARY = {
     "masked language modelling": ("掩码语言建模", "MLM: hide some words, predict them from the rest (BERT's pretraining)"),
     "pretraining": ("预训练", "training on a large generic task before the task at hand"),
     "fine-tuning": ("微调", "continuing to train a pretrained model on the task at hand"),
+    "flops": ("浮点运算次数", "floating-point operations of one forward pass (a multiply-add counts as 2)"),
+    "latency": ("延迟", "wall-clock time of one call, e.g. one inference batch"),
+    "robustness": ("鲁棒性", "how slowly accuracy falls as an input is damaged, here a missing or noisy modality"),
+    "missing modality": ("模态缺失", "a sample arrives without one of its modalities (a blank picture, no text, silence)"),
+    "modality dropout": ("模态丢弃", "drop a whole modality of random training samples, so the model learns to do without it"),
+    "frozen features": ("冻结特征", "features from a pretrained encoder whose weights do not train; extracted once and reused"),
+    "pretrained checkpoint": ("预训练权重", "saved weights of a model trained elsewhere, loaded with from_pretrained"),
+    "tokenizer": ("分词器", "splits text into the word pieces a language model knows and maps them to ids"),
+    "image normalisation": ("图像归一化", "per-channel (x - mean) / std with the statistics the encoder was trained with"),
+    "fixture": ("测试样例数据", "a small file in the real format, shipped so the loading code runs offline"),
     "unimodal baseline": ("单模态基线", "the best a single modality can do alone: what fusion must beat"),
 }
 
