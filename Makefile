@@ -3,7 +3,7 @@ PY    := .venv/bin/python
 VENV  := .venv/.installed
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: lab test unit notebooks test-browser full export claims colab
+.PHONY: lab test unit notebooks test-browser full export claims colab bench
 
 $(VENV): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -30,6 +30,9 @@ test-browser: $(VENV)  ## chapter 00's widget in a real headless Chromium (insta
 	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  echo "could not install Chromium here: the browser test will skip and say why"
 	COURSE_PROGRESS=0 $(PY) -m pytest -q -m browser -rs tests
+
+bench: $(VENV)  ## retrain chapters 05-07's families for chapter 08 (results/bench_cache.json, about 2 min)
+	$(PY) -m course_lib.compare --rebuild > /dev/null
 
 full: $(VENV)  ## re-execute every notebook in full mode, outputs written in place (how committed outputs are made)
 	COURSE_QUICK=0 $(PY) -m course_lib.execute notebooks/*.ipynb

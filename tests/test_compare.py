@@ -128,3 +128,40 @@ def test_table_shows_gpu_latency_only_when_measured():
     assert "GPU ms" not in table([Row(**row)])
     with_gpu = table([Row(**row, latency_cuda=0.0005)])
     assert "GPU ms" in with_gpu and "0.50" in with_gpu.splitlines()[1]
+
+
+def test_cached_benches_read_back_and_rebuild_when_the_code_changes(tmp_path, monkeypatch):
+    import course_lib.compare as compare_module
+    calls = []
+
+    def fake_bench(device):
+        calls.append(device)
+        return [{"chapter": "07", "task": "sequence", "family": "MulT", "accuracy": 1.0}]
+
+    monkeypatch.setattr(compare_module, "BENCHES", {"07": fake_bench})
+    path = tmp_path / "cache.json"
+    first = compare_module.cached_benches("cpu", path=path)
+    assert compare_module.cached_benches("cpu", path=path) == first and len(calls) == 1      # read back, not rerun
+    monkeypatch.setattr(compare_module, "source_hash", lambda: "another library")
+    compare_module.cached_benches("cpu", path=path)
+    assert len(calls) == 2                                                                 # stale: rebuilt
+
+
+def test_source_hash_follows_the_library_files(tmp_path, monkeypatch):
+    import course_lib.compare as compare_module
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(compare_module, "LIB", tmp_path / "lib")
+    monkeypatch.setattr(compare_module, "DEPENDS", ("a.py",))
+    before = compare_module.source_hash()
+    (tmp_path / "lib" / "a.py").write_text("x = 2\n")
+    assert compare_module.source_hash() != before
+
+
+def test_the_committed_bench_cache_is_fresh():
+    import json
+    from course_lib.compare import CACHE, source_hash
+    cache = json.loads(CACHE.read_text())
+    assert cache["key"] == source_hash(), ("results/bench_cache.json was built from other library code: rebuild it "
+                                           "with `python -m course_lib.compare --rebuild` (a few minutes) and commit it")
+    assert {row["chapter"] for row in cache["rows"]} == {"05", "06", "07"}
