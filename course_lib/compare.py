@@ -35,7 +35,7 @@ from .fusion.pmf import PMF
 from .fusion.tensor import LMF, TFN, BilinearPool, Projected
 from .measure import count_flops, count_parameters, latency, peak_memory, saved_tensor_bytes
 from .models import FusionClassifier, mlp
-from .train import evaluate, fit, progress
+from .train import evaluate, fit, predict, progress
 from .world import make_splits, make_task
 
 M2 = ("image", "text")      # the two modalities every family here fuses
@@ -268,8 +268,13 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def _rows(chapter: str, task: str, models: dict, train, test, device, **fit_kwargs) -> list[dict]:
-    """Fit each model of {label: build} (built after seeding 0) on `train`; one row each: accuracy and costs."""
+TEST_SEED = 10_000   # the test set of make_splits(..., seed=0)
+
+
+def _rows(chapter: str, task: str, models: dict, train, test, test_seed: int, device, **fit_kwargs) -> list[dict]:
+    """Fit each model of {label: build} (built after seeding 0) on `train`; one row each: accuracy, costs, and the
+    predicted class of every test sample, in order (`make_task(task, len(predictions), test_seed)` remakes the test
+    set, latents included, so chapter 09 can measure what the predictions carry)."""
     batch = {k: v[:64] for k, v in test.tensors().items()}
     rows = []
     for label, make in models.items():
@@ -277,8 +282,11 @@ def _rows(chapter: str, task: str, models: dict, train, test, device, **fit_kwar
         model = make()
         fit(model, train, device=device, name=label, **fit_kwargs)
         cost = measure_family(model, batch, repeats=5)
-        rows.append({"chapter": chapter, "task": task, "family": label, "accuracy": evaluate(model, test),
-                     **{k: cost[k] for k in ("params", "flops", "saved_bytes", "latency_cpu")}})
+        predictions = predict(model, test).argmax(-1)
+        rows.append({"chapter": chapter, "task": task, "family": label,
+                     "accuracy": (predictions == test.label).float().mean().item(),
+                     **{k: cost[k] for k in ("params", "flops", "saved_bytes", "latency_cpu")},
+                     "test_seed": test_seed, "predictions": predictions.tolist()})
     return rows
 
 
@@ -291,7 +299,7 @@ def _bench_mmbt(device) -> list[dict]:
     return _rows("05", "synergy", {"MMBT, N = 3": lambda: MMBT(load_text_backbone(**no_dropout), cnn, 2, 3),
                                    "late fusion, same encoders": lambda: LateBaseline(load_text_backbone(**no_dropout),
                                                                                       cnn, 2, n_tokens=16)},
-                 train, test, device, epochs=6, lr=3e-4, batch_size=32)
+                 train, test, TEST_SEED, device, epochs=6, lr=3e-4, batch_size=32)
 
 
 def _bench_pmf(device) -> list[dict]:
@@ -300,7 +308,7 @@ def _bench_pmf(device) -> list[dict]:
     pmf = lambda fusion_layer: lambda: PMF(load_text_backbone(), load_image_backbone(), 2, fusion_layer, 8, 8, 8)
     depth = load_text_backbone().config.num_hidden_layers
     return _rows("06", "synergy", {"PMF, L_f = 1, M = 8": pmf(1), "frozen, no fusion (L_f = L)": pmf(depth)},
-                 train, test, device, epochs=10, lr=3e-3, batch_size=64)
+                 train, test, TEST_SEED, device, epochs=10, lr=3e-3, batch_size=64)
 
 
 def _bench_mult(device, d: int = 64) -> list[dict]:
@@ -310,15 +318,15 @@ def _bench_mult(device, d: int = 64) -> list[dict]:
     return _rows("07", "sequence", {
         "mean-pool + concat": lambda: FusionClassifier(Concat((d, d)), 4, modalities, d=d, head="mlp"),
         "MulT": lambda: FusionClassifier(MulT(d), 4, modalities, d=d, head="mlp", tokens=True)},
-        train, test, device, epochs=12)
+        train, test, TEST_SEED, device, epochs=12)
 
 
 BENCHES = {"05": _bench_mmbt, "06": _bench_pmf, "07": _bench_mult}
 
 
 def cached_benches(device=None, *, path: Path = CACHE, rebuild: bool = False) -> list[dict]:
-    """Rows (chapter, task, family, accuracy, params, flops, saved_bytes, latency_cpu) for the families of chapters
-    05-07 and their baselines, read from `path` when it was built from the current library code (source_hash),
+    """Rows (chapter, task, family, accuracy, params, flops, saved_bytes, latency_cpu, test_seed, predictions) for
+    the families of chapters 05-07 and their baselines, read from `path` when it was built from the current library code (source_hash),
     else trained, measured and saved again (a few minutes on a CPU). Latency is the building machine's."""
     path = Path(path)
     cache = json.loads(path.read_text()) if path.exists() else {}
