@@ -24,7 +24,10 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from .config import is_quick
+from .encoders import masked_mean
+from .fusion.coordinated import MAX_SCALE
 from .measure import recall_at_k
+from .models import mlp
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "data" / "real"            # downloads (ignored by git)
@@ -218,7 +221,7 @@ def text_features(model, ids: torch.Tensor, mask: torch.Tensor, batch_size: int 
     out = []
     for i, m in zip(ids.split(batch_size), mask.split(batch_size)):
         h = model(input_ids=i, attention_mask=m).last_hidden_state                    # (B, T, D)
-        out.append((h * m[..., None]).sum(1) / m.sum(1, keepdim=True))                # (B, D)
+        out.append(masked_mean(h, m))                                                  # (B, D)
     return torch.cat(out)
 
 
@@ -230,7 +233,7 @@ class FeatureClassifier(nn.Module):
     def __init__(self, fusion: nn.Module, n_classes: int, hidden: int = 64):
         super().__init__()
         self.fusion = fusion
-        self.head = nn.Sequential(nn.Linear(fusion.out_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+        self.head = mlp(fusion.out_dim, hidden, n_classes)
 
     def forward(self, batch):
         return self.head(self.fusion(batch["image"], batch["text"]))
@@ -249,7 +252,7 @@ class Projections(nn.Module):
 
     def forward(self, batch):
         z_img, z_txt = self.embed(batch["image"], batch["text"])
-        return self.log_scale.exp().clamp(max=100) * z_img @ z_txt.T
+        return self.log_scale.exp().clamp(max=MAX_SCALE) * z_img @ z_txt.T
 
 
 def recall_both_ways(z_img, z_txt, captions, ks=(1, 5)) -> dict:
