@@ -32,7 +32,7 @@ test-browser: $(VENV)  ## chapter 00's widget in a real headless Chromium (insta
 	COURSE_PROGRESS=0 $(PY) -m pytest -q -m browser -rs tests
 
 bench: $(VENV)  ## retrain chapters 05-07's families for chapter 08 (results/bench_cache.json, about 2 min)
-	$(PY) -m course_lib.compare --rebuild > /dev/null
+	$(PY) -m course_lib.cached_bench --rebuild > /dev/null
 
 full: $(VENV)  ## re-execute every notebook in full mode, outputs written in place (how committed outputs are made)
 	COURSE_QUICK=0 $(PY) -m course_lib.execute notebooks/*.ipynb

@@ -3,6 +3,8 @@
 - `pretrain_cells` trains an `ImageEncoder` whose grid cells say what they hold (a multi-label tagger of shape and
   colour per cell, the role an ImageNet CNN's grid features played in early VQA models); `freeze_cells` puts such
   an encoder under a model and freezes it, so that fusions are compared on the same fixed features.
+- `pretrain_cells` is also how the shipped cell CNN (data/backbones/cells, `load_cell_tagger`) was made, the image
+  encoder under chapter 05's MMBT.
 - The course's own small BERT and ViT (transformers' `BertModel` / `ViTModel` with small configs): pretrained on the
   world by `pretrain_text` (masked language modelling) and `pretrain_image` (what each 8x8-pixel cell holds), shipped
   in data/backbones/ (`save_backbones`), loaded by `load_text_backbone` / `load_image_backbone` (and, with their
@@ -208,26 +210,34 @@ def _quiet():
             hf_logging.enable_progress_bar()
 
 
-def save_backbones(mlm: BertForMaskedLM, tagger: PatchTagger, folder: Path = BACKBONES) -> None:
-    """Write both pretrained models, heads included, as safetensors: folder/text (BERT + MLM head) and folder/image
-    (ViT, and the cell head in cell_head.safetensors), so a test can re-measure them on their pretraining tasks."""
+def save_backbones(mlm: BertForMaskedLM, tagger: PatchTagger, cells: CellTagger, folder: Path = BACKBONES) -> None:
+    """Write the pretrained models, heads included, as safetensors: folder/text (BERT + MLM head), folder/image
+    (ViT, and the cell head in cell_head.safetensors) and folder/cells (the cell CNN and its head), so a test can
+    re-measure each on its pretraining task."""
     folder = Path(folder)
     with _quiet():
         mlm.save_pretrained(folder / "text")
         tagger.vit.save_pretrained(folder / "image")
     save_file(tagger.head.state_dict(), folder / "image" / "cell_head.safetensors")
+    (folder / "cells").mkdir(parents=True, exist_ok=True)
+    save_file(cells.state_dict(), folder / "cells" / "model.safetensors")
 
 
 def _folder(kind: str, path) -> Path:
     return Path(path) if path is not None else BACKBONES / kind
 
 
-def _load(cls, kind: str, path, **kwargs):
-    path = _folder(kind, path)
-    if not (path / "config.json").exists():
+def _require(kind: str, path: Path, file: str) -> Path:
+    if not (path / file).exists():
         raise FileNotFoundError(f"no {kind} backbone in {path}: the course ships it in data/backbones/{kind} "
                                 f"(git checkout data/backbones), or re-create it with "
                                 f"notebooks/A_pretraining_backbones.ipynb in full mode")
+    return path / file
+
+
+def _load(cls, kind: str, path, **kwargs):
+    path = _folder(kind, path)
+    _require(kind, path, "config.json")
     with _quiet():                            # loading the encoder alone skips the heads' weights: not a problem
         return cls.from_pretrained(path, local_files_only=True, **kwargs).eval()
 
@@ -254,4 +264,13 @@ def load_image_tagger(path=None) -> PatchTagger:
     tagger = PatchTagger(vit.config)
     tagger.vit = vit
     tagger.head.load_state_dict(load_file(_folder("image", path) / "cell_head.safetensors"))
+    return tagger.eval()
+
+
+def load_cell_tagger(path=None) -> CellTagger:
+    """The course's pretrained cell CNN with its head (data/backbones/cells unless `path`): images (B, 3, 32, 32) ->
+    (B, 16, S + C) logits; `.encoder` is the `ImageEncoder` (its sizes read off the saved weights)."""
+    weights = load_file(_require("cells", _folder("cells", path), "model.safetensors"))
+    tagger = CellTagger(*weights["head.weight"].shape[::-1])                 # (d, n_attributes)
+    tagger.load_state_dict(weights)
     return tagger.eval()

@@ -6,37 +6,28 @@
 - `measure_family`: what a model costs: trainable parameters, FLOPs per sample, latency, bytes saved for backward.
 - `compare`: every family on one task -> `Row`s (accuracy and costs), same seed and data for all.
 - `robustness`: a trained model's accuracy as a modality goes missing or gets noisier at test time.
-- `cached_benches`: the families of chapters 05-07 (MMBT, PMF, MulT, each against its baseline) on their chapters'
-  tasks, too slow to retrain in every run: measured once, cached in results/bench_cache.json under a hash of the
-  library code they depend on, rebuilt by `python -m course_lib.compare --rebuild` (a test fails when it is stale).
+
+The families of chapters 05-07, on their own chapters' tasks, are measured once and cached: see `cached_bench.py`.
 """
 import copy
-import hashlib
-import json
 import math
 import numbers
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .backbones import load_image_backbone, load_text_backbone, pretrain_cells
 from .config import pick_device, seed_everything
 from .fusion.attention import CoAttention, Merged, TextGuided
 from .fusion.early_late import Concat, LateFusion, check_features
 from .fusion.gated import GMU
-from .fusion.mmbt import MMBT, LateBaseline
-from .fusion.mult import MulT
-from .fusion.pmf import PMF
 from .fusion.tensor import LMF, TFN, BilinearPool, Projected
 from .measure import count_flops, count_parameters, latency, peak_memory, saved_tensor_bytes
 from .models import FusionClassifier, mlp
-from .train import evaluate, fit, predict, progress
-from .world import make_splits, make_task
+from .train import evaluate, fit, progress
+from .world import make_task
 
 M2 = ("image", "text")      # the two modalities every family here fuses
 KINDS = ("missing", "noise")
@@ -247,99 +238,3 @@ def robustness(model, task: str, n_test: int, *, modality: str, kind: str, level
         for name, m in models.items():
             accs[name].append(evaluate(m, test, device=device or next(m.parameters()).device))
     return accs if isinstance(model, dict) else accs[""]
-
-
-# ---- chapters 05-07: each family on its own chapter's task, with its own backbones, measured once and cached
-
-LIB = Path(__file__).resolve().parent
-CACHE = LIB.parent / "results" / "bench_cache.json"
-DEPENDS = ("world", "fusion", "backbones.py", "compare.py", "config.py", "encoders.py", "measure.py", "models.py",
-           "train.py", "../data/backbones")        # what a cached number depends on: change one, the cache is stale
-
-
-def source_hash() -> str:
-    """A hash of every file in DEPENDS, the pretrained backbones' weights included (not of torch's version: a cache
-    built under another torch differs in the last digits, not in what it shows)."""
-    files = sorted(f for name in DEPENDS for f in ([LIB / name] if (LIB / name).is_file() else (LIB / name).rglob("*"))
-                   if f.is_file() and "__pycache__" not in f.parts)
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.resolve().relative_to(LIB.parent).as_posix().encode() + f.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-TEST_SEED = 10_000   # the test set of make_splits(..., seed=0)
-
-
-def _rows(chapter: str, task: str, models: dict, train, test, test_seed: int, device, **fit_kwargs) -> list[dict]:
-    """Fit each model of {label: build} (built after seeding 0) on `train`; one row each: accuracy, costs, and the
-    predicted class of every test sample, in order (`make_task(task, len(predictions), test_seed)` remakes the test
-    set, latents included, so chapter 09 can measure what the predictions carry)."""
-    batch = {k: v[:64] for k, v in test.tensors().items()}
-    rows = []
-    for label, make in models.items():
-        seed_everything(0)
-        model = make()
-        fit(model, train, device=device, name=label, **fit_kwargs)
-        cost = measure_family(model, batch, repeats=5)
-        predictions = predict(model, test).argmax(-1)
-        rows.append({"chapter": chapter, "task": task, "family": label,
-                     "accuracy": (predictions == test.label).float().mean().item(),
-                     **{k: cost[k] for k in ("params", "flops", "saved_bytes", "latency_cpu")},
-                     "test_seed": test_seed, "predictions": predictions.tolist()})
-    return rows
-
-
-def _bench_mmbt(device) -> list[dict]:
-    """Chapter 05's recipe on synergy: a pretrained cell CNN under the course's BERT (dropout off), 3 image tokens."""
-    no_dropout = dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    tagger, _ = pretrain_cells(make_task("qa", 10_000, seed=123, kinds="colour"), 20, device=device, show=False)
-    cnn = tagger.encoder.requires_grad_(False)
-    train, test = make_splits("synergy", 1500, 1000, seed=0)
-    return _rows("05", "synergy", {"MMBT, N = 3": lambda: MMBT(load_text_backbone(**no_dropout), cnn, 2, 3),
-                                   "late fusion, same encoders": lambda: LateBaseline(load_text_backbone(**no_dropout),
-                                                                                      cnn, 2, n_tokens=16)},
-                 train, test, TEST_SEED, device, epochs=6, lr=3e-4, batch_size=32)
-
-
-def _bench_pmf(device) -> list[dict]:
-    """Chapter 06's recipe on synergy: the course's frozen BERT and ViT, prompts of length 8."""
-    train, test = make_splits("synergy", 1000, 1000, seed=0)
-    pmf = lambda fusion_layer: lambda: PMF(load_text_backbone(), load_image_backbone(), 2, fusion_layer, 8, 8, 8)
-    depth = load_text_backbone().config.num_hidden_layers
-    return _rows("06", "synergy", {"PMF, L_f = 1, M = 8": pmf(1), "frozen, no fusion (L_f = L)": pmf(depth)},
-                 train, test, TEST_SEED, device, epochs=10, lr=3e-3, batch_size=64)
-
-
-def _bench_mult(device, d: int = 64) -> list[dict]:
-    """Chapter 07's recipe on sequence: the shared text and audio encoders, averaged and concatenated, or MulT."""
-    train, test = make_splits("sequence", 3000, 1000, seed=0)
-    modalities = ("text", "audio")
-    return _rows("07", "sequence", {
-        "mean-pool + concat": lambda: FusionClassifier(Concat((d, d)), 4, modalities, d=d, head="mlp"),
-        "MulT": lambda: FusionClassifier(MulT(d), 4, modalities, d=d, head="mlp", tokens=True)},
-        train, test, TEST_SEED, device, epochs=12)
-
-
-BENCHES = {"05": _bench_mmbt, "06": _bench_pmf, "07": _bench_mult}
-
-
-def cached_benches(device=None, *, path: Path = CACHE, rebuild: bool = False) -> list[dict]:
-    """Rows (chapter, task, family, accuracy, params, flops, saved_bytes, latency_cpu, test_seed, predictions) for
-    the families of chapters 05-07 and their baselines, read from `path` when it was built from the current library code (source_hash),
-    else trained, measured and saved again (a few minutes on a CPU). Latency is the building machine's."""
-    path = Path(path)
-    cache = json.loads(path.read_text()) if path.exists() else {}
-    if rebuild or cache.get("key") != source_hash():
-        rows = [row for bench in BENCHES.values() for row in bench(device or pick_device())]
-        cache = {"key": source_hash(), "rows": rows}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(cache, indent=1) + "\n")
-    return cache["rows"]
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--rebuild"]:
-        sys.exit("usage: python -m course_lib.compare --rebuild   (retrains chapters 05-07's families, a few minutes)")
-    for row in cached_benches(rebuild=True):
-        print(row)

@@ -7,7 +7,8 @@ import torch.nn as nn
 from transformers import BertForMaskedLM
 
 from course_lib.backbones import (BACKBONES, CellTagger, PatchTagger, cell_accuracy, freeze_cells, image_config,
-                                  load_image_backbone, load_image_tagger, load_text_backbone, load_text_mlm,
+                                  load_cell_tagger, load_image_backbone, load_image_tagger, load_text_backbone,
+                                  load_text_mlm,
                                   mask_tokens, mlm_accuracy, pretrain_cells, pretrain_image, pretrain_text,
                                   save_backbones, text_config, world_sentences)
 from course_lib.fusion.early_late import Concat
@@ -126,9 +127,13 @@ def test_save_and_load_round_trip(corpus, tmp_path):
     mlm, _ = pretrain_text(corpus, 1, text_config(**TINY), show=False, device=CPU)
     data = make_task("qa", 32, seed=0)
     tagger, _ = pretrain_image(data, 1, image_config(**TINY), show=False, device=CPU)
-    save_backbones(mlm, tagger, tmp_path)
+    cells, _ = pretrain_cells(data, 1, d=16, show=False, device=CPU)
+    save_backbones(mlm, tagger, cells, tmp_path)
     assert mlm_accuracy(load_text_mlm(tmp_path / "text"), corpus) == mlm_accuracy(mlm, corpus)
     assert cell_accuracy(load_image_tagger(tmp_path / "image"), data) == cell_accuracy(tagger, data)
+    loaded = load_cell_tagger(tmp_path / "cells")
+    assert loaded.encoder.d == 16 and all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(),
+                                                                            cells.state_dict().values()))
     bert, vit = load_text_backbone(tmp_path / "text"), load_image_backbone(tmp_path / "image")
     assert torch.equal(bert.embeddings.word_embeddings.weight, mlm.bert.embeddings.word_embeddings.weight)
     assert bert.pooler is None and vit.pooler is None
@@ -137,6 +142,8 @@ def test_save_and_load_round_trip(corpus, tmp_path):
 def test_missing_backbone_says_where_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="A_pretraining_backbones"):
         load_text_backbone(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="cells"):
+        load_cell_tagger(tmp_path / "nowhere")
 
 
 def test_the_shipped_backbones_load_and_beat_untrained_copies():
@@ -151,9 +158,12 @@ def test_the_shipped_backbones_load_and_beat_untrained_copies():
     untrained_mlm, untrained_tagger = BertForMaskedLM(text_config()), PatchTagger()
     text = (mlm_accuracy(load_text_mlm(), held_out), mlm_accuracy(untrained_mlm, held_out))
     image = (cell_accuracy(load_image_tagger(), pictures), cell_accuracy(untrained_tagger, pictures))
-    print(f"MLM accuracy shipped {text[0]:.1%} vs untrained {text[1]:.1%}; "
-          f"cell accuracy shipped {image[0]:.1%} vs untrained {image[1]:.1%}")
-    assert text[0] > text[1] + 0.3 and image[0] > image[1] + 0.1
+    torch.manual_seed(0)
+    cnn = (cell_accuracy(load_cell_tagger(), pictures), cell_accuracy(CellTagger(), pictures))
+    print(f"MLM accuracy shipped {text[0]:.1%} vs untrained {text[1]:.1%}; cell accuracy shipped ViT "
+          f"{image[0]:.1%} vs untrained {image[1]:.1%}, cell CNN {cnn[0]:.1%} vs untrained {cnn[1]:.1%}")
+    assert text[0] > text[1] + 0.3 and image[0] > image[1] + 0.1 and cnn[0] > cnn[1] + 0.1
+    assert load_cell_tagger().encoder.d == 64
 
 
 def test_the_text_backbone_loads_with_config_overrides():

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from course_lib.world import (COLOURS, SHAPES, TASKS, VOCAB, SceneObject, cell_targets, collate, make_splits,
-                              make_task, object_cells, object_mask, random_objects, render_scene, tone)
+from course_lib.world import (COLOURS, SHAPES, SIZES, TASKS, VOCAB, SceneObject, cell_targets, collate,
+                              make_splits, make_task, object_cells, object_mask, random_objects, render_scene, tone)
 from course_lib.world.language import ALL_TEMPLATES, SPECIALS
 from course_lib.world.scenes import well_separated
 from course_lib.world.sounds import PITCHES_HZ
@@ -307,6 +307,8 @@ def test_sequence_needs_both_sequences_aligned():
         assert len(words) == len(m["tones"]) == int(k[i])                   # one word per tone
         assert [j for j, p in enumerate(m["tones"]) if p == high] == [int(pos[i])]
         assert d.class_names[int(d.label[i])] == words[int(pos[i])]         # the word said during the high tone
+        code = int(d.latents["colours"][i])                                 # the sentence's colours, base 4
+        assert [COLOURS[code // 4 ** j % 4] for j in range(int(k[i]))] == words
     # audio alone says when, not what: the label is spread evenly over the colours at every target position
     for p in range(3):
         counts = torch.bincount(d.label[pos == p], minlength=4).float()
@@ -324,6 +326,10 @@ def test_pairs_captions_and_hard_negatives():
         truth = [obj["size"], obj["colour"], obj["shape"]]
         wrong = [a for a, t, o in zip(("size", "colour", "shape"), told, truth) if t != o]
         assert wrong == ([] if differs[i] < 0 else [PAIR_ATTRIBUTES[differs[i]]])  # exactly the attribute named
+        said = [SIZES.index(told[0]), COLOURS.index(told[1]), SHAPES.index(told[2])]
+        code = lambda size, colour, shape: (shape * len(COLOURS) + colour) * len(SIZES) + size
+        assert d.latents["caption"][i] == code(*said)                       # the latents pack what is said ...
+        assert d.latents["object"][i] == code(obj["size_id"], obj["colour_id"], obj["shape_id"])   # ... and shown
     assert set(differs.tolist()) == {-1, 0, 1, 2}
 
 

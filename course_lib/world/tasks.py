@@ -262,15 +262,17 @@ def sequence(rng: np.random.Generator, n: int, k_min: int = 3, k_max: int = 5) -
     text's), exactly one at the HIGH pitch, the others lower. Text: the k colour words, "red blue green .". y = the
     colour said while the HIGH tone sounds (4 classes). Text alone knows the words but not which one; audio alone
     knows when, not what: the label needs the two sequences aligned. Image: a random object, no information.
-    Latents: `k`, `target_pos` (the HIGH tone's place, 0..k-1), `tone_len`.
+    Latents: `k`, `target_pos` (the HIGH tone's place, 0..k-1), `tone_len`, and `colours`: the words' colour ids
+    as one base-4 number, the first word the lowest digit (with `k`, the whole sentence).
     """
     if not isinstance(k_min, (int, np.integer)) or not 2 <= k_min <= k_max <= 8:
         raise ValueError(f"sequence: need 2 <= k_min <= k_max <= 8, got k_min={k_min!r}, k_max={k_max!r}")
     k = rng.integers(k_min, k_max + 1, size=n)
     target_pos, tone_len = rng.integers(0, k), rng.integers(60, 141, size=n)
-    words, tones, label = [], [], np.empty(n, dtype=np.int64)
+    words, tones, label, code = [], [], np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     for i in range(n):
         colours = rng.integers(len(COLOURS), size=k[i])
+        code[i] = colours @ len(COLOURS) ** np.arange(k[i])
         pitches = rng.integers(HIGH, size=k[i])                            # lower tones ...
         pitches[target_pos[i]] = HIGH                                     # ... and one high one
         words.append([COLOURS[c] for c in colours] + ["."])
@@ -278,8 +280,9 @@ def sequence(rng: np.random.Generator, n: int, k_min: int = 3, k_max: int = 5) -
         label[i] = colours[target_pos[i]]
     scenes = [[random_objects(rng, 1)] for _ in range(n)]
     return Draw(scenes, words, pitch=np.full(n, HIGH), label=label,
-                latents={"k": k, "target_pos": target_pos, "tone_len": tone_len}, class_names=list(COLOURS),
-                informative=("text", "audio"), tones=tones, meta=[{"tones": [p for p, _ in t]} for t in tones])
+                latents={"k": k, "target_pos": target_pos, "tone_len": tone_len, "colours": code},
+                class_names=list(COLOURS), informative=("text", "audio"), tones=tones,
+                meta=[{"tones": [p for p, _ in t]} for t in tones])
 
 
 PAIR_ATTRIBUTES = ("shape", "colour", "size")  # pairs: what a hard negative changes (latent `differs`)
@@ -294,7 +297,8 @@ def pairs(rng: np.random.Generator, n: int, captions: int = 3, p_negative: float
     description of the picture, or, with probability p_negative, a negative: negatives="hard" keeps the sentence
     and changes one attribute (shape, colour or size; latent `differs` = its index into PAIR_ATTRIBUTES);
     negatives="random" describes another random object that differs in at least one attribute (`differs` =
-    RANDOM_NEGATIVE), the easy negatives of an in-batch shuffle. `differs` is -1 on true captions.
+    RANDOM_NEGATIVE), the easy negatives of an in-batch shuffle. `differs` is -1 on true captions. Latents `object`
+    and `caption`: the picture's and the caption's (shape, colour, size) as one number, (shape * 4 + colour) * 2 + size.
     Audio: a random pitch, no information.
     """
     if not isinstance(captions, (int, np.integer)) or captions < 1:
@@ -306,7 +310,8 @@ def pairs(rng: np.random.Generator, n: int, captions: int = 3, p_negative: float
     image_id = np.arange(n) // captions
     objects = [random_objects(rng, 1)[0] for _ in range(image_id[-1] + 1)]
     options = (SHAPES, COLOURS, SIZES)
-    scenes, words, differs = [], [], np.full(n, -1)
+    scenes, words, differs, codes = [], [], np.full(n, -1), np.empty((n, 2), dtype=np.int64)
+    code = lambda attrs: (attrs[0] * len(COLOURS) + attrs[1]) * len(SIZES) + attrs[2]
     for i in range(n):
         obj = objects[image_id[i]]
         told = [obj.shape, obj.colour, obj.size]
@@ -320,9 +325,11 @@ def pairs(rng: np.random.Generator, n: int, captions: int = 3, p_negative: float
                 other = random_objects(rng, 1)[0]
                 told = [other.shape, other.colour, other.size]
         words.append(fill(PAIR_TEMPLATE, size=SIZES[told[2]], colour=COLOURS[told[1]], shape=SHAPES[told[0]]))
+        codes[i] = code([obj.shape, obj.colour, obj.size]), code(told)
         scenes.append([[obj]])
     return Draw(scenes, words, pitch=rng.integers(len(PITCHES_HZ), size=n), label=(differs == -1).astype(np.int64),
-                latents={"image_id": image_id, "differs": differs}, class_names=["mismatch", "match"],
+                latents={"image_id": image_id, "differs": differs, "object": codes[:, 0], "caption": codes[:, 1]},
+                class_names=["mismatch", "match"],
                 informative=("image", "text"))
 
 

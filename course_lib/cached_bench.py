@@ -1,0 +1,148 @@
+"""The families of chapters 05-07 on their own chapters' tasks, measured once and cached for chapters 08 and 09.
+
+MMBT, PMF, MulT and ITM stand on pretrained backbones or their own tasks, so they cannot share chapter 08's bench;
+each is trained with its chapter's recipe next to that chapter's baseline and measured with `measure_family`.
+Training them takes minutes, so `cached_benches` keeps the rows in results/bench_cache.json under a hash of the
+library code and backbone weights they depend on (`source_hash`); `python -m course_lib.cached_bench --rebuild`
+(`make bench`) retrains them, and a unit test fails while the committed cache is stale. Every row keeps the predicted
+class of every test sample, and the seed and options of its test set, so chapter 09 can remake the test set, latents
+included, and measure what the predictions carry.
+"""
+import copy
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from .backbones import load_cell_tagger, load_image_backbone, load_text_backbone
+from .compare import measure_family
+from .config import pick_device, seed_everything
+from .fusion.coordinated import DualEncoder, Matcher, clip_loss
+from .fusion.early_late import Concat
+from .fusion.mmbt import MMBT, LateBaseline
+from .fusion.mult import MulT
+from .fusion.pmf import PMF
+from .models import FusionClassifier
+from .train import fit, predict
+from .world import make_splits, make_task
+
+LIB = Path(__file__).resolve().parent
+CACHE = LIB.parent / "results" / "bench_cache.json"
+DEPENDS = ("world", "fusion", "backbones.py", "cached_bench.py", "compare.py", "config.py", "encoders.py",
+           "measure.py", "models.py", "train.py", "../data/backbones")   # change one, and the cache is stale
+TEST_SEED = 10_000   # the test set of make_splits(..., seed=0)
+PROBE_SEED = 20_000  # a row's extra probe set
+
+
+def source_hash() -> str:
+    """A hash of every file in DEPENDS, the pretrained backbones' weights included (not of torch's version: a cache
+    built under another torch differs in the last digits, not in what it shows)."""
+    files = sorted(f for name in DEPENDS for f in ([LIB / name] if (LIB / name).is_file() else (LIB / name).rglob("*"))
+                   if f.is_file() and "__pycache__" not in f.parts)
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.resolve().relative_to(LIB.parent).as_posix().encode() + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _row(chapter: str, label: str, model, test, test_seed: int, probe=None) -> dict:
+    """One trained model's row: accuracy and costs on `test` (drawn with `test_seed`), and the predicted class of
+    every test sample, in order (`make_task(task, len(predictions), test_seed, **test_options)` remakes the test set).
+    probe: a WorldData drawn with PROBE_SEED whose predictions the row keeps too, as {"seed", "options",
+    "predictions"}."""
+    cost = measure_family(model, {k: v[:64] for k, v in test.tensors().items()}, repeats=5)
+    predictions = predict(model, test).argmax(-1)
+    row = {"chapter": chapter, "task": test.task, "family": label,
+           "accuracy": (predictions == test.label).float().mean().item(),
+           **{k: cost[k] for k in ("params", "flops", "saved_bytes", "latency_cpu")},
+           "test_seed": test_seed, "test_options": test.options, "predictions": predictions.tolist()}
+    if probe is not None:
+        row["probe"] = {"seed": PROBE_SEED, "options": probe.options,
+                        "predictions": predict(model, probe).argmax(-1).tolist()}
+    return row
+
+
+def _rows(chapter: str, models: dict, train, test, device, probe=None, **fit_kwargs) -> list[dict]:
+    """Fit each model of {label: build} (built after seeding 0) on `train`; one `_row` each."""
+    rows = []
+    for label, make in models.items():
+        seed_everything(0)
+        model = make()
+        fit(model, train, device=device, name=label, **fit_kwargs)
+        rows.append(_row(chapter, label, model, test, TEST_SEED, probe))
+    return rows
+
+
+def _bench_mmbt(device) -> list[dict]:
+    """Chapter 05's recipe on synergy: the shipped cell CNN under the course's BERT (dropout off), 3 image tokens."""
+    no_dropout = dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    cnn = load_cell_tagger().encoder.requires_grad_(False)
+    train, test = make_splits("synergy", 1500, 1000, seed=0)
+    return _rows("05", {"MMBT, N = 3": lambda: MMBT(load_text_backbone(**no_dropout), cnn, 2, 3),
+                        "late fusion, same encoders": lambda: LateBaseline(load_text_backbone(**no_dropout), cnn, 2,
+                                                                           n_tokens=16)},
+                 train, test, device, epochs=6, lr=3e-4, batch_size=32)
+
+
+def _bench_pmf(device) -> list[dict]:
+    """Chapter 06's recipe on synergy: the course's frozen BERT and ViT, prompts of length 8."""
+    train, test = make_splits("synergy", 1000, 1000, seed=0)
+    pmf = lambda fusion_layer: lambda: PMF(load_text_backbone(), load_image_backbone(), 2, fusion_layer, 8, 8, 8)
+    depth = load_text_backbone().config.num_hidden_layers
+    return _rows("06", {"PMF, L_f = 1, M = 8": pmf(1), "frozen, no fusion (L_f = L)": pmf(depth)},
+                 train, test, device, epochs=10, lr=3e-3, batch_size=64)
+
+
+def _bench_mult(device, d: int = 64) -> list[dict]:
+    """Chapter 07's recipe on sequence: the shared text and audio encoders, averaged and concatenated, or MulT. The
+    probe holds sequences of k = 3 only, few enough joint values (3 places x 4^3 sentences) for chapter 09 to count."""
+    train, test = make_splits("sequence", 3000, 1000, seed=0)
+    probe = make_task("sequence", 6000, PROBE_SEED, k_min=3, k_max=3)
+    modalities = ("text", "audio")
+    return _rows("07", {
+        "mean-pool + concat": lambda: FusionClassifier(Concat((d, d)), 4, modalities, d=d, head="mlp"),
+        "MulT": lambda: FusionClassifier(MulT(d), 4, modalities, d=d, head="mlp", tokens=True)},
+        train, test, device, probe=probe, epochs=12)
+
+
+def _bench_itm(device, d: int = 64) -> list[dict]:
+    """Chapter 07's image-text matching: a dual encoder trained with CLIP's loss, then an ITM head fine-tuned on it
+    twice, with random and with hard (one-attribute) negatives; both tested on hard negatives."""
+    seed_everything(0)
+    clip = DualEncoder(d)
+    fit(clip, make_splits("pairs", 2000, 500, seed=0, captions=1, p_negative=0.0)[0], epochs=25, loss_fn=clip_loss,
+        device=device, name="CLIP")
+    test = make_task("pairs", 4000, TEST_SEED, captions=2, p_negative=0.5, negatives="hard")
+    rows = []
+    for kind in ("random", "hard"):
+        seed_everything(0)
+        matcher = Matcher(copy.deepcopy(clip))
+        fit(matcher, make_task("pairs", 3000, 1, captions=2, p_negative=0.5, negatives=kind), epochs=12, lr=1e-3,
+            device=device, name=f"ITM, {kind} negatives")
+        rows.append(_row("07", f"ITM, {kind} negatives", matcher, test, TEST_SEED))
+    return rows
+
+
+BENCHES = {"05": _bench_mmbt, "06": _bench_pmf, "07": _bench_mult, "07 ITM": _bench_itm}
+
+
+def cached_benches(device=None, *, path: Path = CACHE, rebuild: bool = False) -> list[dict]:
+    """Rows (chapter, task, family, accuracy, params, flops, saved_bytes, latency_cpu, test_seed, test_options,
+    predictions, and for some a probe) for the families of chapters 05-07 and their baselines, read from `path` when
+    it was built from the current library code (source_hash), else trained, measured and saved again (a few minutes
+    on a CPU). Latency is the building machine's."""
+    path = Path(path)
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    if rebuild or cache.get("key") != source_hash():
+        rows = [row for bench in BENCHES.values() for row in bench(device or pick_device())]
+        cache = {"key": source_hash(), "rows": rows}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cache, indent=1) + "\n")
+    return cache["rows"]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--rebuild"]:
+        sys.exit("usage: python -m course_lib.cached_bench --rebuild   (retrains chapters 05-07's families, minutes)")
+    for row in cached_benches(rebuild=True):
+        print({k: v for k, v in row.items() if k not in ("predictions", "probe")})
