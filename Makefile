@@ -1,9 +1,8 @@
 # Two commands do all the setup: `make lab` (learners) and `make test` (instructors, CI).
 PY    := .venv/bin/python
 VENV  := .venv/.installed
-NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: lab test unit notebooks test-browser full export claims colab bench
+.PHONY: lab test unit notebooks test-browser full export claims robust colab bench
 
 $(VENV): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -19,11 +18,11 @@ test: unit notebooks  ## unit tests, then every notebook in quick mode
 unit: $(VENV)
 	COURSE_QUICK=1 COURSE_PROGRESS=0 $(PY) -m pytest -q --durations=5 -m "not browser" tests
 
-notebooks: $(VENV)  ## one pytest run per chapter, so each prints its own time
-	@for nb in notebooks/*.ipynb; do \
-	  echo "== $$nb (quick mode)"; \
-	  COURSE_QUICK=1 COURSE_PROGRESS=0 $(PY) -m pytest -q $(NBVAL) $$nb || exit 1; \
-	done
+notebooks: $(VENV)  ## every chapter in quick mode under nbval, two at a time on one torch thread each
+	$(PY) -m course_lib.runner test notebooks/*.ipynb
+
+robust: $(VENV)  ## every chapter in quick mode at COURSE_SEED 1, 2, 3 x 1 and 2 torch threads; a table per claim
+	$(PY) -m course_lib.runner robust notebooks/*.ipynb
 
 test-browser: $(VENV)  ## chapter 00's widget in a real headless Chromium (installs Debian's chromium + driver)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -35,14 +34,14 @@ bench: $(VENV)  ## retrain chapters 05-07's families for chapter 08 (results/ben
 	$(PY) -m course_lib.cached_bench --rebuild > /dev/null
 
 full: $(VENV)  ## re-execute every notebook in full mode, outputs written in place (how committed outputs are made)
-	COURSE_QUICK=0 $(PY) -m course_lib.execute notebooks/*.ipynb
+	COURSE_QUICK=0 COURSE_RESULTS=results/claims.json $(PY) -m course_lib.execute notebooks/A_*.ipynb notebooks/[0-9]*.ipynb notebooks/B_*.ipynb
 	$(PY) -m course_lib.claims --readme > /dev/null
 
 export: $(VENV)  ## write the notebooks' exported cells into course_lib/
 	$(PY) -m course_lib.export
 
-claims: $(VENV)  ## every chapter's claims, quick and full values, as one table
-	$(PY) -m course_lib.claims
+claims: $(VENV)  ## copy the last `make test`'s quick values into results/claims.json and the README's table
+	$(PY) -m course_lib.claims --record-quick results/local/claims.json --readme
 
 colab: $(VENV)  ## rewrite the Colab badges and setup cells from the repository URL in pyproject.toml
 	$(PY) -m course_lib.colab

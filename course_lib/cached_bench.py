@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .backbones import load_cell_tagger, load_image_backbone, load_text_backbone
 from .compare import measure_family
-from .config import pick_device, seed_everything
+from .config import exact_seeds, pick_device, seed_everything
 from .fusion.coordinated import DualEncoder, Matcher, clip_loss
 from .fusion.early_late import Concat
 from .fusion.mmbt import MMBT, LateBaseline
@@ -134,11 +134,25 @@ def cached_benches(device=None, *, path: Path = CACHE, rebuild: bool = False) ->
     path = Path(path)
     cache = json.loads(path.read_text()) if path.exists() else {}
     if rebuild or cache.get("key") != source_hash():
-        rows = [row for bench in BENCHES.values() for row in bench(device or pick_device())]
+        with exact_seeds():  # the cache is one set of seeds, whatever COURSE_SEED the run has
+            rows = [row for bench in BENCHES.values() for row in bench(device or pick_device())]
         cache = {"key": source_hash(), "rows": rows}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(cache, indent=1) + "\n")
     return cache["rows"]
+
+
+def test_set(row: dict):
+    """The test set a cached row was scored on, remade exactly (its stored seed, whatever COURSE_SEED says)."""
+    with exact_seeds():
+        return make_task(row["task"], len(row["predictions"]), row["test_seed"], **row["test_options"])
+
+
+def probe_set(row: dict):
+    """A row's probe set (MulT's k = 3 sequences), remade exactly."""
+    probe = row["probe"]
+    with exact_seeds():
+        return make_task(row["task"], len(probe["predictions"]), probe["seed"], **probe["options"])
 
 
 if __name__ == "__main__":

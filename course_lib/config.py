@@ -2,9 +2,16 @@
 
 `COURSE_QUICK=1` (set by `make test` and CI) shrinks data sizes and epochs; every chapter runs the same code
 path in both modes, only the numbers in `Sizes` change.
+
+`COURSE_SEED=k` (default 0, the committed outputs) shifts every seed the library is handed, in `seed_everything`,
+`make_task` / `make_splits` and `fit`'s batch order, by k * SEED_STRIDE: a chapter re-run at another k draws other
+data, other initial weights and another batch order everywhere at once, which is how `make robust` and CI check
+that a claim is not one seed's luck. Code that must remake exactly what was stored (the cached bench) uses
+`exact_seeds()`.
 """
 import os
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +44,49 @@ def sizes() -> Sizes:
     return QUICK_SIZES if is_quick() else FULL_SIZES
 
 
+SEED_STRIDE = 7919  # a prime, so shifted seeds do not land on the small seeds chapters already use
+_EXACT = {"on": False}
+
+
+def seed_offset() -> int:
+    """The run's seed shift k from `COURSE_SEED` (default 0); 0 inside `exact_seeds()`."""
+    if _EXACT["on"]:
+        return 0
+    raw = os.environ.get("COURSE_SEED", "0").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"COURSE_SEED must be an integer, got {raw!r}") from None
+
+
+def run_seed(seed: int) -> int:
+    """The seed actually used for `seed` in this run: `seed + COURSE_SEED * SEED_STRIDE`."""
+    return int(seed) + seed_offset() * SEED_STRIDE
+
+
+@contextmanager
+def exact_seeds():
+    """Inside this block seeds are used as given, whatever COURSE_SEED says (to remake stored test sets)."""
+    before, _EXACT["on"] = _EXACT["on"], True
+    try:
+        yield
+    finally:
+        _EXACT["on"] = before
+
+
+def seeds(full: int = 3, quick: int = 2) -> list:
+    """The seeds a comparison repeats over: `full` of them in full mode, `quick` in quick mode (0, 1, 2, ...).
+
+    Each is shifted by `run_seed` where it is used, so COURSE_SEED moves all of them.
+    """
+    if min(full, quick) < 1:
+        raise ValueError(f"need at least one seed per mode, got full={full}, quick={quick}")
+    return list(range(quick if is_quick() else full))
+
+
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA) so a chapter gives the same numbers on every run."""
+    """Seed Python, NumPy and torch (CPU and CUDA) with `run_seed(seed)`: the same numbers on every run."""
+    seed = run_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -81,5 +129,6 @@ def setup(chapter: str, seed: int = 0) -> torch.device:
     device = pick_device()
     amp = amp_dtype(device)
     print(f"{chapter} | mode: {mode()} | device: {device.type} | AMP: {str(amp).replace('torch.', '') if amp else 'off'}"
-          f" | seed: {seed} | torch {torch.__version__.split('+')[0]}")
+          f" | seed: {seed}{f' (COURSE_SEED={seed_offset()})' if seed_offset() else ''}"
+          f" | torch {torch.__version__.split('+')[0]}")
     return device

@@ -4,6 +4,7 @@ A model here is any `nn.Module` whose forward takes a batch dict (the keys of `W
 returns logits (B, C), or any output its `loss_fn` understands (a similarity matrix, caption logits). The loop
 knows no particular fusion. Data is moved to the device once when it fits.
 """
+import copy
 import os
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .config import amp_dtype, pick_device
+from .config import amp_dtype, pick_device, run_seed
 
 
 def progress(iterable=None, **kwargs):
@@ -29,10 +30,16 @@ class History:
     train_loss: list = field(default_factory=list)
     train_acc: list = field(default_factory=list)  # empty when a custom loss_fn has no accuracy
     val_acc: list = field(default_factory=list)    # accuracy, or the score a custom val_fn returns
+    best_epoch: int | None = None                  # 1-based epoch whose weights `keep_best` kept
 
     @property
     def final_val_acc(self) -> float:
         return self.val_acc[-1] if self.val_acc else float("nan")
+
+    @property
+    def best_val_acc(self) -> float:
+        """The validation score of the kept epoch (the last one when nothing was selected)."""
+        return self.val_acc[self.best_epoch - 1] if self.best_epoch else self.final_val_acc
 
 
 def _tensors(data) -> dict:
@@ -96,16 +103,24 @@ def evaluate(model: nn.Module, data, **kwargs) -> float:
 
 def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, batch_size: int = 64,
         weight_decay: float = 1e-4, seed: int = 0, device=None, name: str = "", loss_fn=None, val_fn=None,
-        show: bool = True) -> History:
+        keep_best: bool = False, patience: int | None = None, show: bool = True) -> History:
     """Train `model` with AdamW; return its History (one entry per epoch).
 
     loss_fn(output, batch) -> scalar loss; default: cross-entropy of logits (B, C) against batch["label"], with
     training accuracy recorded. val_fn(model, val_tensors) -> float: the validation score; default: accuracy.
+    Early stopping on validation data (never the test set): `keep_best` puts back the weights of the epoch with
+    the best validation score (the earliest, on ties); `patience` also stops after that many epochs without a
+    better one (and implies keep_best).
     The whole training set is moved to the device once when it fits; on CUDA the forward pass runs under
     autocast (bf16, or fp16 with a gradient scaler).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if patience is not None and patience < 1:
+        raise ValueError(f"patience must be >= 1 (or None), got {patience}")
+    keep_best = keep_best or patience is not None
+    if keep_best and val is None:
+        raise ValueError("keep_best / patience choose an epoch on validation data: pass val=")
     device = device or pick_device()
     model.to(device)
     tensors, per_batch = _place(train, device)
@@ -116,11 +131,12 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, bat
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(run_seed(seed))
     history = History(name=name)
     val_tensors = _place(val, device)[0] if val is not None else None
+    best_state = None
     bar = progress(range(epochs), desc=name or "fit", leave=False, **({} if show else {"disable": True}))
-    for _ in bar:
+    for epoch in bar:
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
         for batch in batches(tensors, batch_size, shuffle=True, generator=generator, device=per_batch):
@@ -144,4 +160,11 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, bat
                 history.val_acc.append(val_fn(model, val_tensors))
         bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}",
                         val=f"{history.val_acc[-1]:.3f}" if history.val_acc else "-")
+        if keep_best:
+            if history.best_epoch is None or history.val_acc[-1] > history.best_val_acc:
+                history.best_epoch, best_state = epoch + 1, copy.deepcopy(model.state_dict())
+            elif patience is not None and epoch + 1 - history.best_epoch >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return history

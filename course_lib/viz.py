@@ -79,6 +79,23 @@ def plot_accuracies(results: dict, chance: float | None = None, title: str = "")
     return fig
 
 
+def plot_seeds(results: dict, ax=None, chance: float | None = None, title: str = "", ylabel: str = "test accuracy"):
+    """{name: one value per seed} as bars of the mean with ±1 sd error bars and every seed as a dot."""
+    fig, ax = (plt.subplots(figsize=(1.1 * len(results) + 2, 3)) if ax is None else (ax.figure, ax))
+    names = list(results)
+    for i, name in enumerate(names):
+        v = np.asarray(results[name], dtype=float)
+        ax.bar(i, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, capsize=4, color="tab:blue", alpha=0.6)
+        ax.plot(np.full(len(v), i), v, "o", color="black", ms=3)
+    if chance is not None:
+        ax.axhline(chance, color="gray", ls="--", lw=1, label="chance")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
+    ax.set(ylabel=ylabel, title=title)
+    fig.tight_layout()
+    return fig
+
+
 def show_attention(ax, image, weights, outline=None, title: str = ""):
     """Draw an image (3, H, W) lit by attention weights over its grid cells (N = g * g): the most-attended cell
     shows at full brightness, a cell with no weight is dimmed to dark. outline: optional bool (N,) of cells to

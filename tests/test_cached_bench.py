@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import course_lib.cached_bench as cached_bench
-from course_lib.world import make_task
 
 
 def test_cached_benches_read_back_and_rebuild_when_the_code_changes(tmp_path, monkeypatch):
@@ -42,14 +41,16 @@ def test_the_committed_bench_cache_is_fresh():
     assert {row["chapter"] for row in cache["rows"]} == {"05", "06", "07"}
 
 
-def test_the_cached_predictions_remake_their_test_sets():
-    """Chapter 09 remakes each cached row's test set (and probe) from its seed: the stored accuracy must follow."""
+@pytest.mark.parametrize("course_seed", ["0", "3"])
+def test_the_cached_predictions_remake_their_test_sets(monkeypatch, course_seed):
+    """Chapter 09 remakes each cached row's test set (and probe) from its seed: the stored accuracy must follow, at
+    any COURSE_SEED (the cache holds one set of seeds)."""
+    monkeypatch.setenv("COURSE_SEED", course_seed)
     rows = json.loads(cached_bench.CACHE.read_text())["rows"]
     for row in rows:
-        test = make_task(row["task"], len(row["predictions"]), row["test_seed"], **row["test_options"])
+        test = cached_bench.test_set(row)
         assert (torch.tensor(row["predictions"]) == test.label).float().mean().item() == pytest.approx(row["accuracy"])
         if "probe" in row:
-            probe = make_task(row["task"], len(row["probe"]["predictions"]), row["probe"]["seed"],
-                              **row["probe"]["options"])
+            probe = cached_bench.probe_set(row)
             assert (probe.latents["k"] == 3).all() and len(probe) == 6000
     assert sum("probe" in row for row in rows) == 2                                      # MulT and its baseline

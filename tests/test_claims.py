@@ -19,10 +19,49 @@ def test_claim_records_value_by_chapter_and_mode(ledger, monkeypatch, capsys):
     claims.claim("fusion beats text", 14.0, ">=", 10, unit="points", chapter="01_x")
     data = json.loads(ledger.read_text())
     entry = data["01_x"]["fusion beats text"]
-    assert entry["quick"] == {"value": 12.5, "passed": True}
-    assert entry["full"] == {"value": 14.0, "passed": True}
-    assert "[PASS] fusion beats text: 12.5 >= 10 points" in capsys.readouterr().out
+    assert entry["quick"] == {"worst": 12.5, "mean": 12.5, "sd": 0.0, "values": [12.5], "passed": True}
+    assert entry["full"]["values"] == [14.0] and entry["full"]["passed"]
+    assert "[PASS] fusion beats text: 12.5 points; needs >= 10 points" in capsys.readouterr().out
     assert claims.rows()[0] == ("01_x", "fusion beats text", ">= 10 points", "12.5", "14")
+
+
+def test_per_seed_values_assert_on_the_worst_seed(ledger, capsys):
+    claims.claim("gap over seeds", [12.0, 10.5, 14.0], ">=", 10, unit="points", chapter="01_x")
+    out = capsys.readouterr().out
+    assert "worst 10.5 (mean 12.2 ± 1.8; 12, 10.5, 14)" in out
+    result = next(iter(json.loads(ledger.read_text())["01_x"].values()))["full" if not config.is_quick() else "quick"]
+    assert result["values"] == [12.0, 10.5, 14.0] and result["worst"] == 10.5 and result["sd"] == pytest.approx(1.7559, abs=1e-3)
+    with pytest.raises(AssertionError, match="worst seed 9.5"):  # the mean (12.5) passes; one seed does not
+        claims.claim("one seed fails", [14.0, 9.5, 14.0], ">=", 10, chapter="01_x")
+    with pytest.raises(AssertionError, match="worst seed 6"):    # for an upper bound the worst is the largest
+        claims.claim("near chance", [1.0, 6.0], "<=", 5, chapter="01_x")
+
+
+def test_claim_values_must_be_finite_and_present(ledger):
+    with pytest.raises(ValueError, match="finite"):
+        claims.claim("nan gap", [1.0, float("nan")], ">=", 0, chapter="01_x")
+    with pytest.raises(ValueError, match="at least one"):
+        claims.claim("no runs", [], ">=", 0, chapter="01_x")
+
+
+def test_ordinary_runs_leave_the_committed_ledger_alone(monkeypatch):
+    monkeypatch.delenv("COURSE_RESULTS", raising=False)
+    assert claims.results_path() != claims.COMMITTED and "local" in claims.results_path().parts
+
+
+def test_record_quick_copies_a_runs_quick_values_and_drops_renamed_ones(tmp_path, monkeypatch):
+    run, committed = tmp_path / "run.json", tmp_path / "committed.json"
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    monkeypatch.setenv("COURSE_RESULTS", str(committed))
+    claims.claim("kept", 3, ">", 0, chapter="02_x")
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    claims.claim("renamed since", 1, ">", 0, chapter="02_x")
+    monkeypatch.setenv("COURSE_RESULTS", str(run))
+    claims.claim("kept", [2, 2.5], ">", 0, chapter="02_x")
+    claims.record_quick(run, committed)
+    entries = json.loads(committed.read_text())["02_x"]
+    assert list(entries) == ["kept"] and entries["kept"]["quick"]["values"] == [2, 2.5]
+    assert entries["kept"]["full"]["values"] == [3]
 
 
 def test_failed_claim_is_recorded_then_raises(ledger):
@@ -57,3 +96,9 @@ def test_begin_forgets_the_chapters_claims_in_this_mode_only(ledger, monkeypatch
     claims.begin("02_x")
     entries = json.loads(ledger.read_text())["02_x"]
     assert list(entries) == ["kept in quick"] and "full" not in entries["kept in quick"]
+
+
+def test_seed_table_prints_mean_sd_and_every_seed():
+    table = claims.seed_table({"GMU": [0.80, 0.84], "concat": [0.75]}).splitlines()
+    assert table[0] == "   GMU:  82.0 ± 2.8%   (per seed: 80.0, 84.0)"
+    assert table[1] == "concat:  75.0 ± 0.0%   (per seed: 75.0)"

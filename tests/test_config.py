@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from course_lib import config
@@ -31,3 +32,39 @@ def test_setup_prints_one_line_and_returns_device(capsys, tmp_path, monkeypatch)
 
 def test_amp_is_off_on_cpu():
     assert config.amp_dtype(torch.device("cpu")) is None
+
+
+def test_course_seed_shifts_every_seed_and_exact_seeds_undoes_it(monkeypatch):
+    monkeypatch.delenv("COURSE_SEED", raising=False)
+    assert config.run_seed(5) == 5
+    monkeypatch.setenv("COURSE_SEED", "2")
+    assert config.run_seed(5) == 5 + 2 * config.SEED_STRIDE
+    with config.exact_seeds():
+        assert config.run_seed(5) == 5
+    assert config.run_seed(5) == 5 + 2 * config.SEED_STRIDE
+    monkeypatch.setenv("COURSE_SEED", "one")
+    with pytest.raises(ValueError, match="COURSE_SEED must be an integer, got 'one'"):
+        config.run_seed(0)
+
+
+def test_course_seed_changes_the_draw_and_the_initial_weights(monkeypatch):
+    from course_lib import make_task
+    monkeypatch.delenv("COURSE_SEED", raising=False)
+    base = make_task("synergy", 20, seed=0).image
+    config.seed_everything(0)
+    w0 = torch.randn(3)
+    monkeypatch.setenv("COURSE_SEED", "1")
+    assert not torch.equal(base, make_task("synergy", 20, seed=0).image)
+    config.seed_everything(0)
+    assert not torch.equal(w0, torch.randn(3))
+    with config.exact_seeds():
+        assert torch.equal(base, make_task("synergy", 20, seed=0).image)
+
+
+def test_seeds_per_mode(monkeypatch):
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    assert config.seeds() == [0, 1]
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    assert config.seeds() == [0, 1, 2] and config.seeds(full=5) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="at least one seed"):
+        config.seeds(quick=0)

@@ -68,3 +68,42 @@ def test_bad_input(splits):
         fit(model, splits[0], epochs=0)
     with pytest.raises(TypeError, match="label"):
         evaluate(model, {"text": torch.zeros(2, 3)})
+
+
+def test_keep_best_puts_back_the_best_validation_epoch(splits):
+    scores = iter([0.5, 0.9, 0.7, 0.6])
+    kept = {}
+
+    def val_fn(model, tensors):                        # a scripted score; remember the weights of the best epoch
+        score = next(scores)
+        if score == 0.9:
+            kept.update({k: v.clone() for k, v in model.state_dict().items()})
+        return score
+
+    torch.manual_seed(0)
+    model = UnimodalClassifier("text", 4)
+    history = fit(model, splits[0], splits[1], epochs=4, val_fn=val_fn, keep_best=True, show=False)
+    assert history.best_epoch == 2 and history.best_val_acc == 0.9 and len(history.val_acc) == 4
+    assert all(torch.equal(v, kept[k]) for k, v in model.state_dict().items())
+
+
+def test_patience_stops_after_that_many_epochs_without_a_better_score(splits):
+    scores = iter([0.5, 0.8, 0.8, 0.7, 0.9, 0.95])
+    torch.manual_seed(0)
+    history = fit(UnimodalClassifier("text", 4), splits[0], splits[1], epochs=6, val_fn=lambda m, t: next(scores),
+                  patience=2, show=False)
+    assert history.val_acc == [0.5, 0.8, 0.8, 0.7] and history.best_epoch == 2  # ties do not count as better
+
+
+def test_early_stopping_needs_validation_data(splits):
+    with pytest.raises(ValueError, match="pass val="):
+        fit(UnimodalClassifier("text", 4), splits[0], epochs=2, keep_best=True, show=False)
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        fit(UnimodalClassifier("text", 4), splits[0], splits[1], epochs=2, patience=0, show=False)
+
+
+def test_make_splits_with_a_validation_set_draws_three_independent_sets():
+    train, val, test = make_splits("redundant", 64, 32, seed=0, n_val=16)
+    assert (len(train), len(val), len(test)) == (64, 16, 32)
+    assert not torch.equal(val.image[:16], train.image[:16]) and not torch.equal(val.image[:16], test.image[:16])
+    assert torch.equal(test.image, make_splits("redundant", 64, 32, seed=0)[1].image)  # the test set does not move

@@ -40,3 +40,11 @@ def test_plot_history_and_accuracies_draw_one_line_or_bar_per_model():
     fig = show_images(torch.rand(3, 3, 8, 8), titles=["x", "y", "z"], ncols=2)
     assert [ax.get_title() for ax in fig.axes[:3]] == ["x", "y", "z"]
     plt.close("all")
+
+
+def test_plot_seeds_draws_one_bar_per_name_with_every_seed():
+    from course_lib.viz import plot_seeds
+    fig = plot_seeds({"a": [0.5, 0.7], "b": [0.9, 0.8]}, chance=0.5)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 2 and ax.patches[0].get_height() == pytest.approx(0.6)
+    assert sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() == "o") == 4

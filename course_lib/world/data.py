@@ -12,6 +12,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
+from ..config import run_seed
 from .language import COLOURS, SHAPES, VOCAB
 from .scenes import object_cells, render_scene
 from .sounds import AUDIO_MIN_LEN, random_length, tone
@@ -235,6 +236,7 @@ def make_task(name: str, n: int, seed: int = 0, *, noise: dict | None = None, p_
     noise = _check_dial("noise", noise, lambda m: m == "text")
     p_missing = _check_dial("p_missing", p_missing, lambda m: True)
     p_corrupt = _check_dial("p_corrupt", p_corrupt, lambda m: True)
+    seed = run_seed(seed)  # COURSE_SEED shifts every draw (config.run_seed)
     content_rng, noise_rng, drop_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
 
     draw = TASKS[name](content_rng, int(n), **task_kwargs)
@@ -284,6 +286,13 @@ def cell_attributes(data: WorldData, grid: int = 4) -> torch.Tensor:
     return out
 
 
-def make_splits(name: str, n_train: int, n_test: int, seed: int = 0, **kwargs) -> tuple[WorldData, WorldData]:
-    """Independent train and test sets (seeds `seed` and `seed + 10_000`); kwargs go to `make_task`."""
-    return make_task(name, n_train, seed, **kwargs), make_task(name, n_test, seed + 10_000, **kwargs)
+def make_splits(name: str, n_train: int, n_test: int, seed: int = 0, *, n_val: int = 0, **kwargs) -> tuple:
+    """Independent train and test sets (seeds `seed` and `seed + 10_000`); kwargs go to `make_task`.
+
+    With `n_val`, also a validation set (seed `seed + 20_000`), returned as (train, val, test): epochs and
+    settings are chosen on it, and the test set is scored once, at the end.
+    """
+    train, test = make_task(name, n_train, seed, **kwargs), make_task(name, n_test, seed + 10_000, **kwargs)
+    if not n_val:
+        return train, test
+    return train, make_task(name, n_val, seed + 20_000, **kwargs), test
