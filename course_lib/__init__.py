@@ -7,6 +7,6 @@ from .claims import claim, seed_table
 from .config import is_quick, mode, pick_device, seed_everything, seeds, setup, sizes
 from .encoders import UnimodalClassifier, encode, make_encoders
 from .glossary import show_terms
-from .measure import count_flops, count_parameters, latency, peak_memory, recall_at_k
+from .measure import auroc, count_flops, count_parameters, latency, peak_memory, recall_at_k
 from .train import History, evaluate, fit, predict, progress
 from .world import VOCAB, make_splits, make_task

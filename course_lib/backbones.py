@@ -7,9 +7,12 @@
   encoder under chapter 05's MMBT.
 - The course's own small BERT and ViT (transformers' `BertModel` / `ViTModel` with small configs): pretrained on the
   world by `pretrain_text` (masked language modelling) and `pretrain_image` (what each 8x8-pixel cell holds), shipped
-  in data/backbones/ (`save_backbones`), loaded by `load_text_backbone` / `load_image_backbone` (and, with their
-  pretraining heads, `load_text_mlm` / `load_image_tagger`) without touching the network.
+  in data/backbones/, loaded by `load_text_backbone` / `load_image_backbone` (and, with their pretraining heads,
+  `load_text_mlm` / `load_image_tagger`) without touching the network.
+- `save_backbones` writes a new run's models to data/backbones_new/ (ignored by git), so that re-running appendix A
+  never overwrites the shipped ones by accident; `COURSE_REPLACE_BACKBONES=1` makes it write data/backbones/ instead.
 """
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,7 +29,8 @@ from .train import batches, progress, to_device
 from .world import TASKS, VOCAB, cell_attributes, make_task
 from .world.data import pad
 
-BACKBONES = Path(__file__).resolve().parents[1] / "data" / "backbones"
+BACKBONES = Path(__file__).resolve().parents[1] / "data" / "backbones"          # shipped: every load reads it
+NEW_BACKBONES = BACKBONES.with_name("backbones_new")                             # a new run's models (ignored by git)
 SMALL = {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 256}
 
 
@@ -210,17 +214,28 @@ def _quiet():
             hf_logging.enable_progress_bar()
 
 
-def save_backbones(mlm: BertForMaskedLM, tagger: PatchTagger, cells: CellTagger, folder: Path = BACKBONES) -> None:
+def replace_requested() -> bool:
+    """Whether a new run replaces the shipped backbones: `COURSE_REPLACE_BACKBONES=1`, default off."""
+    return os.environ.get("COURSE_REPLACE_BACKBONES", "0").strip().lower() in ("1", "true", "yes")
+
+
+def save_folder() -> Path:
+    """Where `save_backbones` writes by default: data/backbones/ if `replace_requested()`, else data/backbones_new/."""
+    return BACKBONES if replace_requested() else NEW_BACKBONES
+
+
+def save_backbones(mlm: BertForMaskedLM, tagger: PatchTagger, cells: CellTagger, folder=None) -> Path:
     """Write the pretrained models, heads included, as safetensors: folder/text (BERT + MLM head), folder/image
     (ViT, and the cell head in cell_head.safetensors) and folder/cells (the cell CNN and its head), so a test can
-    re-measure each on its pretraining task."""
-    folder = Path(folder)
+    re-measure each on its pretraining task. folder: `save_folder()` unless given. Returns the folder."""
+    folder = Path(folder) if folder is not None else save_folder()
     with _quiet():
         mlm.save_pretrained(folder / "text")
         tagger.vit.save_pretrained(folder / "image")
     save_file(tagger.head.state_dict(), folder / "image" / "cell_head.safetensors")
     (folder / "cells").mkdir(parents=True, exist_ok=True)
     save_file(cells.state_dict(), folder / "cells" / "model.safetensors")
+    return folder
 
 
 def _folder(kind: str, path) -> Path:
@@ -231,7 +246,8 @@ def _require(kind: str, path: Path, file: str) -> Path:
     if not (path / file).exists():
         raise FileNotFoundError(f"no {kind} backbone in {path}: the course ships it in data/backbones/{kind} "
                                 f"(git checkout data/backbones), or re-create it with "
-                                f"notebooks/A_pretraining_backbones.ipynb in full mode")
+                                f"notebooks/A_pretraining_backbones.ipynb in full mode with "
+                                f"COURSE_REPLACE_BACKBONES=1")
     return path / file
 
 

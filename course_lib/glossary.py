@@ -99,6 +99,10 @@ GLOSSARY = {
     "image normalisation": ("图像归一化", "per-channel (x - mean) / std with the statistics the encoder was trained with"),
     "fixture": ("测试样例数据", "a small file in the real format, shipped so the loading code runs offline"),
     "unimodal baseline": ("单模态基线", "the best a single modality can do alone: what fusion must beat"),
+    "auroc": ("ROC曲线下面积", "AUC: the chance that a random positive scores above a random negative (a tie counts "
+              "half); 0.5 is chance, 1 a perfect ranking, whatever the threshold or the class balance"),
+    "special tokens": ("特殊词元", "[CLS], [SEP], [PAD], [MASK]: ids a tokenizer reserves; every vocabulary numbers "
+                       "them its own way"),
 }
 
 

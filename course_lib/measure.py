@@ -1,4 +1,5 @@
-"""What a fusion costs: parameters, FLOPs, latency and memory; and how well a retrieval model ranks (recall@k).
+"""What a fusion costs: parameters, FLOPs, latency and memory; how well a retrieval model ranks (recall@k); and how
+well a binary classifier ranks (AUROC, Hateful Memes' metric).
 
 `count_flops` uses `torch.utils.flop_counter`; `peak_memory` reports peak CUDA memory on a GPU and, on any
 device, the bytes autograd saves for backward (the part of training memory that fusion design changes).
@@ -92,3 +93,21 @@ def recall_at_k(similarity: torch.Tensor, relevant: torch.Tensor, k: int) -> flo
         raise ValueError("every query needs at least one relevant gallery item")
     top = similarity.topk(k, dim=1, sorted=True).indices                    # (Q, k)
     return relevant.gather(1, top).any(1).float().mean().item()
+
+
+def auroc(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Area under the ROC curve of scores (N,) for binary labels (N,): the chance that a random positive scores above
+    a random negative, a tie counting half. Rank form (Mann-Whitney U): with R+ the sum of the positives' ranks among
+    all N scores (1 = lowest, tied scores sharing their average rank), AUROC = (R+ - n+(n+ + 1)/2) / (n+ n-)."""
+    scores, labels = scores.detach().flatten().double().cpu(), labels.detach().flatten().cpu()
+    if scores.shape != labels.shape or not ((labels == 0) | (labels == 1)).all() or scores.isnan().any():
+        raise ValueError(f"need N scores (no NaN) and N labels in {{0, 1}}, got shapes {tuple(scores.shape)} and "
+                         f"{tuple(labels.shape)}")
+    positive = labels.bool()
+    n_pos, n_neg = positive.sum().item(), (~positive).sum().item()
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"AUROC needs both classes, got {n_pos} positives and {n_neg} negatives")
+    _, group, counts = scores.unique(return_inverse=True, return_counts=True)   # tie groups, lowest score first
+    last = counts.cumsum(0).double()                                           # rank of each group's last member
+    ranks = (last - (counts - 1) / 2)[group]                                    # its members' average rank
+    return ((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()

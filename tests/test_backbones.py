@@ -1,4 +1,5 @@
 """backbones: the cell tagger and freezing its cells; the small BERT and ViT (pretraining, saving, the shipped ones)."""
+import subprocess
 from types import SimpleNamespace
 
 import pytest
@@ -6,11 +7,12 @@ import torch
 import torch.nn as nn
 from transformers import BertForMaskedLM
 
-from course_lib.backbones import (BACKBONES, CellTagger, PatchTagger, cell_accuracy, freeze_cells, image_config,
-                                  load_cell_tagger, load_image_backbone, load_image_tagger, load_text_backbone,
-                                  load_text_mlm,
-                                  mask_tokens, mlm_accuracy, pretrain_cells, pretrain_image, pretrain_text,
-                                  save_backbones, text_config, world_sentences)
+from course_lib import backbones
+from course_lib.backbones import (BACKBONES, NEW_BACKBONES, CellTagger, PatchTagger, cell_accuracy, freeze_cells,
+                                  image_config, load_cell_tagger, load_image_backbone, load_image_tagger,
+                                  load_text_backbone, load_text_mlm, mask_tokens, mlm_accuracy, pretrain_cells,
+                                  pretrain_image, pretrain_text, save_backbones, save_folder, text_config,
+                                  world_sentences)
 from course_lib.fusion.early_late import Concat
 from course_lib.models import FusionClassifier
 from course_lib.world import SHAPES, TASKS, VOCAB, cell_attributes, make_task, object_cells
@@ -123,12 +125,14 @@ def test_image_pretraining_learns(tmp_path):
     assert tagger(data.tensors()["image"][:2]).shape == (2, 16, 8) and losses[-1] < losses[0]
 
 
-def test_save_and_load_round_trip(corpus, tmp_path):
+def test_save_and_load_round_trip(corpus, tmp_path, monkeypatch):
     mlm, _ = pretrain_text(corpus, 1, text_config(**TINY), show=False, device=CPU)
     data = make_task("qa", 32, seed=0)
     tagger, _ = pretrain_image(data, 1, image_config(**TINY), show=False, device=CPU)
     cells, _ = pretrain_cells(data, 1, d=16, show=False, device=CPU)
-    save_backbones(mlm, tagger, cells, tmp_path)
+    monkeypatch.delenv("COURSE_REPLACE_BACKBONES", raising=False)
+    monkeypatch.setattr(backbones, "NEW_BACKBONES", tmp_path)            # the default folder, out of the repository
+    assert save_backbones(mlm, tagger, cells) == tmp_path
     assert mlm_accuracy(load_text_mlm(tmp_path / "text"), corpus) == mlm_accuracy(mlm, corpus)
     assert cell_accuracy(load_image_tagger(tmp_path / "image"), data) == cell_accuracy(tagger, data)
     loaded = load_cell_tagger(tmp_path / "cells")
@@ -137,6 +141,16 @@ def test_save_and_load_round_trip(corpus, tmp_path):
     bert, vit = load_text_backbone(tmp_path / "text"), load_image_backbone(tmp_path / "image")
     assert torch.equal(bert.embeddings.word_embeddings.weight, mlm.bert.embeddings.word_embeddings.weight)
     assert bert.pooler is None and vit.pooler is None
+
+
+def test_a_new_run_writes_an_ignored_folder_unless_asked_to_replace_the_shipped_one(monkeypatch):
+    monkeypatch.delenv("COURSE_REPLACE_BACKBONES", raising=False)
+    assert save_folder() == NEW_BACKBONES != BACKBONES
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(NEW_BACKBONES / "text" / "model.safetensors")],
+                             cwd=BACKBONES.parents[1])
+    assert ignored.returncode == 0, "data/backbones_new/ must be ignored by git"
+    monkeypatch.setenv("COURSE_REPLACE_BACKBONES", "1")
+    assert save_folder() == BACKBONES
 
 
 def test_missing_backbone_says_where_to_get_it(tmp_path):

@@ -103,6 +103,7 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="batch sizes"):
         model(dict(BATCH, image=BATCH["image"][:2]))
     long = torch.full((2, 80), VOCAB.words.index("red"))
+    long[:, 0] = VOCAB.cls_id
     with pytest.raises(ValueError, match="positions"):
         model(dict(BATCH, image=BATCH["image"][:2], text=long, text_mask=torch.ones_like(long, dtype=torch.bool)))
 
@@ -114,3 +115,30 @@ def test_late_baseline_averages_two_unimodal_decisions():
     text = late.bert(input_ids=BATCH["text"], attention_mask=BATCH["text_mask"].long()).last_hidden_state[:, 0]
     probs = (late.text_head(text).softmax(-1) + late.image_head(late.image(BATCH["image"]).mean(1)).softmax(-1)) / 2
     assert torch.allclose(scores.exp(), probs, atol=1e-5)
+
+
+def test_special_ids_come_from_the_arguments():
+    """A real tokenizer numbers [CLS] and [SEP] its own way (here 7 and 8): MMBT must use those, not the world's."""
+    torch.manual_seed(0)
+    model = MMBT(small_bert(), ImageEncoder(), n_classes=6, n_tokens=3, cls_id=7, sep_id=8).eval()
+    batch = dict(BATCH, text=BATCH["text"].clone())
+    batch["text"][:, 0] = 7
+    inputs, words = model.inputs(batch), model.bert.embeddings.word_embeddings.weight
+    assert torch.equal(inputs["inputs_embeds"][:, 0], words[7].expand(len(batch["text"]), -1))
+    assert torch.equal(inputs["inputs_embeds"][:, 3 + 1], words[8].expand(len(batch["text"]), -1))
+    assert torch.equal(inputs["inputs_embeds"][:, 3 + 2:], words[batch["text"][:, 1:]])
+
+
+def test_a_text_that_does_not_start_with_cls_is_refused_by_row():
+    model = mmbt(3)
+    bad = dict(BATCH, text=BATCH["text"].clone())
+    bad["text"][2, 0] = VOCAB.words.index("red")
+    with pytest.raises(ValueError, match=r"text row 2 of the batch starts with id \d+, not \[CLS\] \(id 1\)"):
+        model(bad)
+    with pytest.raises(ValueError, match="not \\[CLS\\]"):               # the world's ids on another tokenizer's text
+        MMBT(small_bert(), ImageEncoder(), n_classes=6, cls_id=7, sep_id=8)(BATCH)
+
+
+def test_special_ids_outside_the_vocabulary_are_refused():
+    with pytest.raises(ValueError, match="vocabulary of 90"):
+        MMBT(small_bert(), ImageEncoder(), n_classes=6, cls_id=101, sep_id=102)   # bert-base's ids, world's BERT

@@ -2,7 +2,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from course_lib.measure import count_flops, count_parameters, latency, peak_memory, recall_at_k, saved_tensor_bytes
+from course_lib.measure import (auroc, count_flops, count_parameters, latency, peak_memory, recall_at_k,
+                               saved_tensor_bytes)
 
 
 def test_count_parameters_trainable_and_frozen():
@@ -77,3 +78,34 @@ def test_recall_at_k_of_random_scores_is_k_over_g():
 def test_recall_at_k_bad_input(sim, relevant, k, message):
     with pytest.raises(ValueError, match=message):
         recall_at_k(sim, relevant, k)
+
+
+def test_auroc_on_a_case_computed_by_hand():
+    """positives score 0.5, 0.9; negatives 0.5, 0.2. Pairs (+, -): (0.5, 0.5) tie = 1/2, (0.5, 0.2) = 1, (0.9, 0.5) = 1,
+    (0.9, 0.2) = 1, so AUROC = 3.5 / 4. Ranks: 0.2 -> 1, the two 0.5 -> (2 + 3) / 2 = 2.5, 0.9 -> 4; R+ = 6.5,
+    (6.5 - 2 * 3 / 2) / (2 * 2) = 0.875 again."""
+    scores, labels = torch.tensor([0.5, 0.5, 0.2, 0.9]), torch.tensor([1, 0, 0, 1])
+    assert auroc(scores, labels) == pytest.approx(0.875)
+    assert auroc(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1])) == pytest.approx(0.75)
+    assert auroc(torch.ones(6), torch.tensor([0, 1, 0, 1, 1, 0])) == 0.5                  # all tied: chance
+    assert auroc(-scores, labels) == pytest.approx(1 - 0.875)                             # reversed ranking
+    assert auroc(torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0, 1, 1])) == 1.0
+
+
+def test_auroc_equals_the_pairwise_definition_with_many_ties():
+    g = torch.Generator().manual_seed(0)
+    scores, labels = torch.randint(0, 5, (300,), generator=g).float(), torch.randint(0, 2, (300,), generator=g)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    pairwise = ((pos[:, None] > neg[None]).double() + 0.5 * (pos[:, None] == neg[None]).double()).mean().item()
+    assert auroc(scores, labels) == pytest.approx(pairwise, abs=1e-12)
+    assert auroc(scores.exp() * 3 - 1, labels) == pytest.approx(pairwise, abs=1e-12)     # any increasing map: same
+
+
+@pytest.mark.parametrize("scores,labels,message", [
+    (torch.rand(4), torch.tensor([1, 1, 1, 1]), "both classes"),
+    (torch.rand(4), torch.tensor([0, 1, 2, 1]), "labels in"),
+    (torch.rand(3), torch.tensor([0, 1, 0, 1]), "shapes"),
+    (torch.tensor([0.1, float("nan")]), torch.tensor([0, 1]), "NaN")])
+def test_auroc_bad_input(scores, labels, message):
+    with pytest.raises(ValueError, match=message):
+        auroc(scores, labels)

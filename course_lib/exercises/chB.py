@@ -4,6 +4,7 @@ import torch
 from torchvision import transforms as T
 
 from . import exercise
+from ..measure import auroc
 from ..real_data import CAPTIONS, NORMS
 
 
@@ -45,3 +46,20 @@ def check_captions_per_image(captions_per_image):
     if got == [list(col) for col in zip(*rows)]:
         raise AssertionError("that is one list per caption column: the check wants one list of 5 per image (row)")
     assert got == rows, f"expected {rows[0]} ... (one list of 5 per row), got {str(got)[:120]}"
+
+
+@exercise
+def check_pairwise_auroc(pairwise_auroc):
+    """pairwise_auroc(scores (N,), labels (N,) of 0/1) == P(s+ > s-) + P(s+ = s-) / 2 over every (positive, negative)."""
+    scores = torch.tensor([0.9, 0.4, 0.4, 0.7, 0.1, 0.4, 0.7, 0.2])     # ties within and across the classes
+    labels = torch.tensor([1, 1, 0, 0, 0, 1, 1, 0])
+    got, want = float(pairwise_auroc(scores, labels)), auroc(scores, labels)     # 12.5 of 16 pairs: 0.78125
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    wins, ties = (pos[:, None] > neg).float().mean().item(), (pos[:, None] == neg).float().mean().item()
+    if abs(got - (1 - want)) < 1e-6:
+        raise AssertionError("that is the chance a negative scores above a positive: compare positives against negatives")
+    if abs(got - wins) < 1e-6:
+        raise AssertionError("the tied pairs count 0 here: a tie is a coin toss, so it counts half")
+    if abs(got - (wins + ties)) < 1e-6:
+        raise AssertionError("the tied pairs count 1 here: a tie is a coin toss, so it counts half")
+    assert abs(got - want) < 1e-6, f"expected {want} (12.5 of the 16 pairs), got {got}"

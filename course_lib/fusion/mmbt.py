@@ -37,16 +37,29 @@ class MMBT(nn.Module):
     Image block: segment 0, positions 0..N+1; text block (the sentence without its own [CLS]): segment 1, positions
     restarting at 0. All tokens pass through BERT's own position, segment and LayerNorm embeddings (`inputs_embeds`).
     batch: "image" (B, 3, H, W), "text" (B, 1 + T) ids starting with [CLS], "text_mask" (B, 1 + T) -> logits (B, C).
+    cls_id, sep_id: [CLS] and [SEP] in BERT's vocabulary; the world's by default, a real tokenizer's otherwise
+    (`cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id`).
     """
 
-    def __init__(self, bert, image_encoder: ImageEncoder, n_classes: int, n_tokens: int = 3):
+    def __init__(self, bert, image_encoder: ImageEncoder, n_classes: int, n_tokens: int = 3,
+                 cls_id: int = VOCAB.cls_id, sep_id: int = VOCAB.sep_id):
         super().__init__()
-        self.bert = bert
+        vocab_size = bert.config.vocab_size
+        if not (0 <= cls_id < vocab_size and 0 <= sep_id < vocab_size):
+            raise ValueError(f"cls_id = {cls_id} and sep_id = {sep_id} must be ids in BERT's vocabulary of "
+                             f"{vocab_size}")
+        self.bert, self.cls_id, self.sep_id = bert, cls_id, sep_id
         self.image = ImageTokens(image_encoder, n_tokens, bert.config.hidden_size)
         self.head = nn.Linear(bert.config.hidden_size, n_classes)
 
     def inputs(self, batch):
         """BERT's keyword arguments for a batch: inputs_embeds (B, N + 2 + T, H), its segments, positions and mask."""
+        not_cls = (batch["text"][:, 0] != self.cls_id).nonzero()            # rows whose first token is not [CLS]
+        if len(not_cls):
+            row = not_cls[0].item()
+            raise ValueError(f"text row {row} of the batch starts with id {batch['text'][row, 0].item()}, not [CLS] "
+                             f"(id {self.cls_id}): tokenize with special tokens, and give MMBT the tokenizer's "
+                             f"cls_id and sep_id")
         text, text_mask = batch["text"][:, 1:], batch["text_mask"][:, 1:].long()    # drop the text's own [CLS]
         images = self.image(batch["image"])                                       # (B, N, H)
         if len(images) != len(text):
@@ -58,7 +71,7 @@ class MMBT(nn.Module):
                              f"N + 2 = {N + 2}, text block T = {T}): shorten the text or use fewer image tokens")
         words = self.bert.embeddings.word_embeddings
         special = lambda token: words(text.new_full((B, 1), token))
-        embeds = torch.cat([special(VOCAB.cls_id), images, special(VOCAB.sep_id), words(text)], dim=1)
+        embeds = torch.cat([special(self.cls_id), images, special(self.sep_id), words(text)], dim=1)
         segments = torch.cat([text.new_zeros(B, N + 2), text.new_ones(B, T)], dim=1)
         positions = torch.cat([torch.arange(N + 2), torch.arange(T)]).to(text.device).expand(B, -1)
         mask = torch.cat([text_mask.new_ones(B, N + 2), text_mask], dim=1)
