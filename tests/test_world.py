@@ -410,3 +410,16 @@ def test_bad_input_raises(call, error, message):
 def test_registry():
     assert set(TASKS) == {"redundant", "complementary", "synergy", "bag", "noisy", "qa", "trimodal",
                           "sequence", "pairs"}
+
+
+def test_trimodal_ceilings_are_exact():
+    from course_lib.world.ceilings import form_ceiling, trimodal_ceilings
+    # the chapter-04 default of an earlier design: an additive rule of any per-level functions reaches 55/64 and a
+    # pairwise one 63/64, far above sign(x_i + x_t + x_a)
+    assert trimodal_ceilings(1, 0, 3) == {"unimodal": 40 / 64, "additive": 55 / 64, "pairwise": 63 / 64}
+    # the three-way sign (an odd number of negative levels): no single modality helps, pairs fall short of 100%
+    assert trimodal_ceilings(0, 0, 1) == {"unimodal": 0.5, "additive": 0.75, "pairwise": 56 / 64}
+    # a purely additive score is solved by the additive form
+    assert trimodal_ceilings(1, 0, 0)["additive"] == 1.0
+    with pytest.raises(ValueError, match="unknown form"):
+        form_ceiling([((0, 0, 0), 1)], "cubic")
