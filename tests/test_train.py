@@ -68,3 +68,20 @@ def test_bad_input(splits):
         fit(model, splits[0], epochs=0)
     with pytest.raises(TypeError, match="label"):
         evaluate(model, {"text": torch.zeros(2, 3)})
+
+
+def test_fit_stops_at_a_nan_loss_before_it_reaches_the_weights(splits):
+    class TurnsNaN(UnimodalClassifier):
+        """Finite logits for 6 steps, then NaN: 256 samples in batches of 64 are 4 steps an epoch."""
+        calls = 0
+
+        def forward(self, batch):
+            self.calls += 1
+            logits = super().forward(batch)
+            return logits * float("nan") if self.calls > 6 else logits
+
+    torch.manual_seed(0)
+    model = TurnsNaN("text", 4)
+    with pytest.raises(FloatingPointError, match=r"loss is nan at epoch 2, step 3 \(turns nan\)"):
+        fit(model, splits[0], epochs=3, name="turns nan", show=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
