@@ -1,7 +1,7 @@
 """Quick/full mode, seeding, device and mixed-precision choice, and the one-line chapter banner.
 
 `COURSE_QUICK=1` (set by `make test` and CI) shrinks data sizes and epochs; every chapter runs the same code
-path in both modes, only the numbers in `Sizes` change.
+path in both modes, only the numbers in `Sizes` change. `COURSE_DEVICE=cpu|cuda|mps` forces the device.
 
 `COURSE_SEED=k` (default 0, the committed outputs) shifts every seed the library is handed, in `seed_everything`,
 `make_task` / `make_splits` and `fit`'s batch order, by k * SEED_STRIDE: a chapter re-run at another k draws other
@@ -9,9 +9,9 @@ data, other initial weights and another batch order everywhere at once, which is
 that a claim is not one seed's luck. Code that must remake exactly what was stored (the cached bench) uses
 `exact_seeds()`.
 """
+import contextlib
 import os
 import random
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +64,7 @@ def run_seed(seed: int) -> int:
     return int(seed) + seed_offset() * SEED_STRIDE
 
 
-@contextmanager
+@contextlib.contextmanager
 def exact_seeds():
     """Inside this block seeds are used as given, whatever COURSE_SEED says (to remake stored test sets)."""
     before, _EXACT["on"] = _EXACT["on"], True
@@ -93,23 +93,53 @@ def seed_everything(seed: int = 0) -> None:
     torch.cuda.manual_seed_all(seed)
 
 
+DEVICES = ("cuda", "mps", "cpu")  # pick_device's order of preference
+
+
+def _available(kind: str) -> bool:
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    return True
+
+
 def pick_device() -> torch.device:
-    """CUDA, then Apple MPS, then CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    """The device `COURSE_DEVICE` names (cpu, cuda or mps) when it is set, else CUDA, then Apple MPS, then CPU."""
+    forced = os.environ.get("COURSE_DEVICE", "").strip()
+    if not forced:
+        return torch.device(next(kind for kind in DEVICES if _available(kind)))
+    kind = forced.lower()
+    if kind not in DEVICES:
+        raise ValueError(f"COURSE_DEVICE={forced!r} is not a device: set it to one of {', '.join(DEVICES)}, "
+                         "or unset it to pick the best one available")
+    if not _available(kind):
+        raise RuntimeError(f"COURSE_DEVICE={forced!r}, but torch {torch.__version__} finds no {kind} device on "
+                           "this machine: unset COURSE_DEVICE to pick the best one available")
+    return torch.device(kind)
 
 
 def amp_dtype(device: torch.device):
-    """The autocast dtype that helps on this device, or None: bf16 where CUDA supports it, else fp16 on CUDA.
+    """The autocast dtype that helps on this device, or None.
 
-    On CPU and MPS the course's small models gain nothing from autocast, so it stays off.
+    bf16 on CUDA GPUs that compute it natively (compute capability >= 8: Ampere and later), else fp16 on CUDA
+    (`fit` adds a gradient scaler). Not `torch.cuda.is_bf16_supported()`: it counts emulation, so it says True on a
+    T4 (7.5), whose tensor cores do fp16 but not bf16. On CPU and MPS the course's small models gain nothing from
+    autocast.
     """
     if device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def autocast(device: torch.device):
+    """The context a forward pass runs in: autocast to `amp_dtype(device)`, or a no-op where that is None.
+
+    A no-op rather than `torch.autocast(device.type, enabled=False)`, which raises on MPS before torch 2.5.
+    """
+    amp = amp_dtype(device)
+    return contextlib.nullcontext() if amp is None else torch.autocast(device.type, dtype=amp)
 
 
 _CURRENT_CHAPTER = {"name": None}

@@ -46,7 +46,7 @@ class ImageEncoder(nn.Module):
 
 
 class TextEncoder(nn.Module):
-    """(B, T) token ids + (B, T) mask -> (B, T, D) contextual tokens or pooled (B, D)."""
+    """(B, T) token ids + (B, T) mask -> (B, T, D) contextual tokens or pooled (B, D); each row needs a real token."""
 
     def __init__(self, d: int = 64, vocab_size: int = len(VOCAB), d_emb: int = 32):
         super().__init__()
@@ -60,7 +60,12 @@ class TextEncoder(nn.Module):
         if x_txt.dim() != 2 or x_txt.shape != mask.shape:
             raise ValueError(f"text must be (B, T) with a mask of the same shape, got {tuple(x_txt.shape)} "
                              f"and {tuple(mask.shape)}")
-        lengths = mask.sum(1).clamp(min=1).cpu()
+        lengths = mask.sum(1).cpu()                                # packing wants them on the CPU
+        if not lengths.all():  # an empty row would silently pool to a zero vector
+            rows = (lengths == 0).nonzero().flatten().tolist()
+            raise ValueError(f"text rows {rows[:10]}{' ...' if len(rows) > 10 else ''} are all padding (mask all "
+                             "False): a sample without text still holds '[CLS] [SEP]' with those two mask entries "
+                             "True, as make_task's p_missing writes it")
         packed = pack_padded_sequence(self.embed(x_txt), lengths, batch_first=True, enforce_sorted=False)
         out, _ = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x_txt.shape[1])
         return out                                                 # (B, T, D), zeros at padding

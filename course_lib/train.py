@@ -5,6 +5,7 @@ returns logits (B, C), or any output its `loss_fn` understands (a similarity mat
 knows no particular fusion. Data is moved to the device once when it fits.
 """
 import copy
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .config import amp_dtype, pick_device, run_seed
+from .config import amp_dtype, autocast, pick_device, run_seed
 
 
 def progress(iterable=None, **kwargs):
@@ -87,10 +88,9 @@ def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> to
     device = device or next(model.parameters()).device
     tensors, per_batch = _place(data, device)
     model.eval()
-    amp = amp_dtype(device)
     outs = []
     for batch in batches(tensors, batch_size, device=per_batch):
-        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+        with autocast(device):
             outs.append(model(batch).float().cpu())
     return torch.cat(outs)
 
@@ -112,7 +112,8 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, bat
     the best validation score (the earliest, on ties); `patience` also stops after that many epochs without a
     better one (and implies keep_best).
     The whole training set is moved to the device once when it fits; on CUDA the forward pass runs under
-    autocast (bf16, or fp16 with a gradient scaler).
+    autocast (bf16, or fp16 with a gradient scaler). A loss that is NaN or inf stops training with an error naming
+    the epoch and step (both counted from 1), before the update would spread it into the weights.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -139,16 +140,21 @@ def fit(model: nn.Module, train, val=None, *, epochs: int, lr: float = 3e-3, bat
     for epoch in bar:
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        for batch in batches(tensors, batch_size, shuffle=True, generator=generator, device=per_batch):
-            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+        epoch_batches = batches(tensors, batch_size, shuffle=True, generator=generator, device=per_batch)
+        for step, batch in enumerate(epoch_batches):
+            with autocast(device):
                 output = model(batch)
                 loss = loss_fn(output, batch)
+            value = loss.item()  # read before backward: a NaN loss must never reach the weights
+            if not math.isfinite(value):
+                raise FloatingPointError(f"loss is {value} at epoch {epoch + 1}, step {step + 1} ({name or 'fit'}): try "
+                                         "a lower lr, and look for NaN or inf in the inputs and in the model's output")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             n = len(batch["label"])
-            total_loss += loss.item() * n
+            total_loss += value * n
             correct += (output.argmax(-1) == batch["label"]).sum().item() if classify else 0
             seen += n
         history.train_loss.append(total_loss / seen)

@@ -1,3 +1,8 @@
+<<<<<<< HEAD
+=======
+import contextlib
+
+>>>>>>> wt-guard
 import pytest
 import torch
 
@@ -34,6 +39,7 @@ def test_amp_is_off_on_cpu():
     assert config.amp_dtype(torch.device("cpu")) is None
 
 
+<<<<<<< HEAD
 def test_course_seed_shifts_every_seed_and_exact_seeds_undoes_it(monkeypatch):
     monkeypatch.delenv("COURSE_SEED", raising=False)
     assert config.run_seed(5) == 5
@@ -68,3 +74,45 @@ def test_seeds_per_mode(monkeypatch):
     assert config.seeds() == [0, 1, 2] and config.seeds(full=5) == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="at least one seed"):
         config.seeds(quick=0)
+=======
+def _gpu(monkeypatch, capability):
+    """Pretend this machine has a CUDA GPU of the given compute capability (the tests run without one)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+
+
+@pytest.mark.parametrize("capability,dtype", [((7, 5), torch.float16),    # T4: is_bf16_supported() says True
+                                              ((7, 0), torch.float16),    # V100
+                                              ((8, 0), torch.bfloat16),   # A100
+                                              ((9, 0), torch.bfloat16)])  # H100
+def test_amp_is_bf16_only_where_the_gpu_has_it_natively(monkeypatch, capability, dtype):
+    _gpu(monkeypatch, capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # counts emulation: not to be trusted
+    assert config.amp_dtype(torch.device("cuda")) is dtype
+    assert config.amp_dtype(torch.device("mps")) is None
+
+
+def test_autocast_is_a_no_op_where_amp_is_off():
+    assert isinstance(config.autocast(torch.device("cpu")), contextlib.nullcontext)
+    assert isinstance(config.autocast(torch.device("mps")), contextlib.nullcontext)  # never torch.autocast("mps")
+
+
+def test_course_device_forces_the_device(monkeypatch):
+    _gpu(monkeypatch, (7, 5))
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    assert config.pick_device().type == "cuda"
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert config.pick_device().type == "cpu"
+    monkeypatch.setenv("COURSE_DEVICE", " CUDA ")
+    assert config.pick_device().type == "cuda"
+
+
+def test_course_device_must_name_an_available_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("COURSE_DEVICE", "gpu")
+    with pytest.raises(ValueError, match=r"COURSE_DEVICE='gpu' is not a device.*cuda, mps, cpu"):
+        config.pick_device()
+    monkeypatch.setenv("COURSE_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="COURSE_DEVICE='cuda'.*no cuda device"):
+        config.pick_device()
+>>>>>>> wt-guard

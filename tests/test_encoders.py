@@ -34,6 +34,18 @@ def test_text_encoder_ignores_padding():
     assert torch.allclose(txt(ids, mask), txt(padded, padded_mask), atol=1e-6)
 
 
+def test_text_encoder_refuses_all_padding_rows(batch):
+    # it used to pool such a row to zeros; a missing text in the world keeps [CLS] [SEP] and encodes as usual
+    mask = batch["text_mask"].clone()
+    mask[[1, 4]] = False
+    with pytest.raises(ValueError, match=r"text rows \[1, 4\] are all padding"):
+        TextEncoder()(batch["text"], mask)
+    with pytest.raises(ValueError, match=r"text rows \[1, 4\] are all padding"):
+        encode_tokens(make_encoders(modalities=("text",)), dict(batch, text_mask=mask))
+    missing = make_task("redundant", 6, seed=0, p_missing={"text": 1.0}).tensors()
+    assert TextEncoder()(missing["text"], missing["text_mask"]).shape == (6, 64)
+
+
 def test_masked_mean_ignores_padding():
     x = torch.tensor([[[1.0], [3.0], [100.0]]])
     assert masked_mean(x, torch.tensor([[True, True, False]])).item() == 2.0

@@ -46,6 +46,14 @@ def test_late_fusion_mean_and_vote():
         LateFusion("max")
 
 
+def test_late_fusion_needs_one_class_count():
+    # unchecked, torch.stack failed with "stack expects each tensor to be equal size"
+    with pytest.raises(ValueError, match=r"same number of classes C, got C = \[4, 3\]"):
+        LateFusion("mean")(torch.randn(5, 4), torch.randn(5, 3))
+    with pytest.raises(ValueError, match=r"got C = \[2, 2, 5\]"):
+        DecisionLevel([nn.Linear(8, 2), nn.Linear(8, 2), nn.Linear(8, 5)], rule="vote")(A)
+
+
 def test_decision_level_combines_trained_models():
     data = make_task("redundant", 6, seed=0).tensors()
     one, two = FusionClassifier(Concat([64, 64]), 4), FusionClassifier(Concat([64, 64]), 4)
@@ -67,6 +75,13 @@ def test_bag_pool_ignores_padding():
         BagPool("mean")(h, mask[:, :2])
     with pytest.raises(ValueError, match="unknown pooling"):
         BagPool("sum")
+
+
+@pytest.mark.parametrize("mode", BagPool.MODES)
+def test_bag_pool_refuses_a_float_mask(mode):
+    # unchecked, a float mask made "mean" silently weigh the items, and "max" fail in `~mask`
+    with pytest.raises(TypeError, match=r"mask must be bool \(True on real items\), got torch.float32"):
+        BagPool(mode)(torch.randn(3, 4, 8), torch.ones(3, 4))
 
 
 def test_linear_head_on_concat_is_additive_across_modalities():

@@ -129,6 +129,10 @@ def test_bad_input_is_a_clear_error():
         GMU(6, D)(X1[None], X2)
     with pytest.raises(ValueError, match="z_fixed"):
         GMU(6, D, z_fixed=1.5)
+    with pytest.raises(ValueError, match=r"z_fixed must be a number in \[0, 1\] or None, got '0.5'"):
+        GMU(6, D, z_fixed="0.5")                           # unchecked: a TypeError from comparing 0 <= "0.5"
+    with pytest.raises(ValueError, match="z_fixed .* got nan"):
+        GMU(6, D, z_fixed=float("nan"))
     with pytest.raises(ValueError, match=r"cells \(B, N, D\)"):
         AFF(D)(CELLS[:, 0], CELL_MASK, WORDS, WORD_MASK)
     with pytest.raises(ValueError, match="mismatched batch sizes"):

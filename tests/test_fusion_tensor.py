@@ -177,7 +177,9 @@ def test_same_seed_same_module():
     (lambda: TFN((2, 3), 4)(torch.randn(5, 2), torch.randn(4, 3)), "batch sizes"),
     (lambda: TFN((2, 3, 2), 4)(*feats(2, 3)), "feature sizes"),
     (lambda: TFN((3,), 4), "at least 2"),
-    (lambda: LMF((2, 3), 4, 0), "rank"),
+    (lambda: LMF((2, 3), 4, 0), "rank must be a positive integer, got 0"),
+    (lambda: LMF((2, 3), 4, 2.5), r"rank must be a positive integer, got 2.5"),  # unchecked: a TypeError in randn
+    (lambda: LMF((2,), 4, 2), "at least 2 modalities"),
     (lambda: LMF((2, 3), 4, 2)(torch.randn(5, 2, 1), torch.randn(5, 3)), r"\(B, D\)"),
     (lambda: BilinearPool((2, 3, 4)), "exactly 2"),
     (lambda: BilinearPool((2, 3))(torch.randn(5, 4, 2), torch.randn(5, 3, 3)), "same B and T"),

@@ -107,3 +107,20 @@ def test_make_splits_with_a_validation_set_draws_three_independent_sets():
     assert (len(train), len(val), len(test)) == (64, 16, 32)
     assert not torch.equal(val.image[:16], train.image[:16]) and not torch.equal(val.image[:16], test.image[:16])
     assert torch.equal(test.image, make_splits("redundant", 64, 32, seed=0)[1].image)  # the test set does not move
+
+
+def test_fit_stops_at_a_nan_loss_before_it_reaches_the_weights(splits):
+    class TurnsNaN(UnimodalClassifier):
+        """Finite logits for 6 steps, then NaN: 256 samples in batches of 64 are 4 steps an epoch."""
+        calls = 0
+
+        def forward(self, batch):
+            self.calls += 1
+            logits = super().forward(batch)
+            return logits * float("nan") if self.calls > 6 else logits
+
+    torch.manual_seed(0)
+    model = TurnsNaN("text", 4)
+    with pytest.raises(FloatingPointError, match=r"loss is nan at epoch 2, step 3 \(turns nan\)"):
+        fit(model, splits[0], epochs=3, name="turns nan", show=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -407,6 +407,29 @@ def test_bad_input_raises(call, error, message):
         call()
 
 
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(noise={"image": NAN}), r"noise\['image'\] must be a finite non-negative number, got nan"),
+    (dict(noise={"audio": INF}), r"noise\['audio'\] must be a finite non-negative number, got inf"),
+    (dict(noise={"text": NAN}), r"noise\['text'\] must be a probability in \[0, 1\], got nan"),
+    (dict(p_missing={"image": NAN}), r"p_missing\['image'\] must be a probability in \[0, 1\], got nan"),
+    (dict(p_corrupt={"audio": -INF}), r"p_corrupt\['audio'\] must be a probability in \[0, 1\], got -inf"),
+])
+def test_dials_refuse_nan_and_inf(kwargs, message):
+    # NaN passes `v < 0` and `v > 1`: unchecked, noise NaN made every image NaN and p_missing NaN dropped every image
+    with pytest.raises(ValueError, match=message):
+        make_task("redundant", 10, **kwargs)
+
+
+@pytest.mark.parametrize("weights", [dict(w_uni=NAN), dict(w_bi=INF), dict(w_uni=INF, w_tri=-INF)])
+def test_trimodal_refuses_nan_and_inf_weights(weights):
+    # a NaN weight made every score NaN, and every label 0 (NaN > 0 is False)
+    with pytest.raises(ValueError, match=r"trimodal: w_uni, w_bi, w_tri must be finite numbers.*got \("):
+        make_task("trimodal", 10, **weights)
+
+
 def test_registry():
     assert set(TASKS) == {"redundant", "complementary", "synergy", "bag", "noisy", "qa", "trimodal",
                           "sequence", "pairs"}

@@ -77,6 +77,9 @@ class LateFusion(nn.Module):
 
     def forward(self, *logits):
         check_features(logits)
+        if len({h.shape[1] for h in logits}) > 1:   # else torch.stack fails with a message about tensor sizes
+            raise ValueError(f"late fusion combines class scores: every model needs the same number of classes C, "
+                             f"got C = {[h.shape[1] for h in logits]}")
         probs = torch.stack(logits).softmax(-1)                  # (M, B, C)
         mean = probs.mean(0)                                     # (B, C)
         if self.rule == "mean":
@@ -111,6 +114,8 @@ class BagPool(nn.Module):
     def forward(self, h, mask):
         if h.dim() != 3 or mask.shape != h.shape[:2]:
             raise ValueError(f"expected items (B, K, D) and mask (B, K), got {tuple(h.shape)} and {tuple(mask.shape)}")
+        if mask.dtype != torch.bool:                 # a float mask would weigh the mean instead of selecting items
+            raise TypeError(f"mask must be bool (True on real items), got {mask.dtype}")
         if not mask.any(1).all():
             raise ValueError("every bag needs at least one real item")
         keep = mask.unsqueeze(-1)                                # (B, K, 1)

@@ -2,6 +2,8 @@
 
 Each class here is built step by step, with its math, in that chapter.
 """
+import numbers
+
 import torch
 import torch.nn as nn
 
@@ -43,13 +45,13 @@ class GMU(nn.Module):
     """Gated multimodal unit (Arevalo et al. 2017): x_v (B, D_v), x_t (B, D_t) -> h (B, d).
 
     h_v = tanh(W_v x_v), h_t = tanh(W_t x_t), z = sigmoid(W_z [x_v; x_t]), h = z * h_v + (1 - z) * h_t.
-    z_fixed (a number in [0, 1]) replaces the learned gate by that constant: the same model without a gate.
+    z_fixed: None learns the gate; a number in [0, 1] replaces it by that constant: the same model without a gate.
     """
 
     def __init__(self, d_v, d_t, d=64, z_fixed=None):
         super().__init__()
-        if z_fixed is not None and not 0 <= z_fixed <= 1:
-            raise ValueError(f"z_fixed must be a number in [0, 1], got {z_fixed!r}")
+        if z_fixed is not None and not (isinstance(z_fixed, numbers.Real) and 0 <= z_fixed <= 1):
+            raise ValueError(f"z_fixed must be a number in [0, 1] or None, got {z_fixed!r}")
         self.dims, self.out_dim, self.z_fixed = (d_v, d_t), d, z_fixed
         self.W_v = nn.Linear(d_v, d, bias=False)
         self.W_t = nn.Linear(d_t, d, bias=False)

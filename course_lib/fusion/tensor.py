@@ -3,6 +3,7 @@
 Each class here is built step by step, with its math, in that chapter.
 """
 import math
+import numbers
 
 import torch
 import torch.nn as nn
@@ -105,8 +106,10 @@ class LMF(nn.Module):
     def __init__(self, dims, d_out: int, rank: int):
         super().__init__()
         self.dims, self.out_dim, self.rank = tuple(dims), d_out, rank
-        if len(self.dims) < 2 or rank < 1:
-            raise ValueError(f"LMF needs at least 2 modalities and rank >= 1, got dims {self.dims}, rank {rank}")
+        if len(self.dims) < 2:
+            raise ValueError(f"LMF needs at least 2 modalities, got dims {self.dims}")
+        if not isinstance(rank, numbers.Integral) or rank < 1:
+            raise ValueError(f"LMF: rank must be a positive integer, got {rank!r}")
         # a ParameterList, not a Python list: plain-list factors never reach .parameters() or the optimizer
         self.factors = nn.ParameterList(nn.Parameter(torch.randn(rank, d + 1, d_out) / math.sqrt(d + 1))
                                         for d in self.dims)

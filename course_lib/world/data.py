@@ -5,6 +5,7 @@ missing/corrupt), so turning a dial never changes the clean samples underneath i
 other dial hits: a chapter can compare "clean" and "noisy" on exactly the same data.
 """
 import inspect
+import math
 import numbers
 
 import numpy as np
@@ -110,8 +111,9 @@ def _check_dial(name: str, dial, is_probability) -> dict:
     for m, v in dial.items():
         if m not in MODALITIES:
             raise ValueError(f"{name}: unknown modality {m!r}; valid modalities: {', '.join(MODALITIES)}")
-        if not isinstance(v, numbers.Real) or v < 0 or (is_probability(m) and v > 1):
-            kind = "a probability in [0, 1]" if is_probability(m) else "a non-negative number"
+        # isfinite first: a NaN slips past `v < 0` and `v > 1`, and would silently ruin every sample
+        if not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0 or (is_probability(m) and v > 1):
+            kind = "a probability in [0, 1]" if is_probability(m) else "a finite non-negative number"
             raise ValueError(f"{name}[{m!r}] must be {kind}, got {v!r}")
     return dial
 

@@ -4,6 +4,7 @@ A task generator is `fn(rng, n, **options) -> Draw`; `TASKS` maps names to gener
 tokens and waveforms, and the noise/missing/corrupt dials, happen later in `data.make_task`, so a task's
 code reads as its information structure and nothing else. Each docstring states that structure.
 """
+import math
 import numbers
 from dataclasses import dataclass, field, replace
 
@@ -234,8 +235,8 @@ def trimodal(rng: np.random.Generator, n: int, w_uni: float = 1.0, w_bi: float =
     s = 0 are redrawn, so every label is decided. Latents: `img_level`, `txt_level`, `aud_level` (indices 0..3).
     """
     weights = (w_uni, w_bi, w_tri)
-    if not all(isinstance(w, numbers.Real) for w in weights) or not any(weights):
-        raise ValueError(f"trimodal: w_uni, w_bi, w_tri must be numbers, not all 0; got {weights}")
+    if not all(isinstance(w, numbers.Real) and math.isfinite(w) for w in weights) or not any(weights):
+        raise ValueError(f"trimodal: w_uni, w_bi, w_tri must be finite numbers, not all 0; got {weights}")
     levels = rng.integers(len(TRIMODAL_LEVELS), size=(3, n))
     while True:
         score = trimodal_score(*TRIMODAL_LEVELS[levels], *weights)
