@@ -154,18 +154,27 @@ def markdown(ledger: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def record_quick(source: Path, target: Path = COMMITTED) -> None:
-    """Copy every quick-mode result of the ledger `source` (a `make test` run) into `target` (the committed one)."""
+def record(source: Path, target: Path = COMMITTED, run_mode: str = "quick") -> None:
+    """Copy every `run_mode` result of the ledger `source` (a run's) into `target` (default: the committed one).
+
+    A chapter in `source` restates all its claims of that mode, so the target's other claims of that mode go.
+    """
+    if run_mode not in ("quick", "full"):
+        raise ValueError(f"run_mode must be 'quick' or 'full', got {run_mode!r}")
+    other = "full" if run_mode == "quick" else "quick"
     runs, ledger = load(source), load(target)
     for chapter, entries in runs.items():
+        if not any(run_mode in e for e in entries.values()):
+            continue
         kept = ledger.setdefault(chapter, {})
-        for text in [t for t, e in kept.items() if "quick" in e]:  # the run restated every quick claim
-            kept[text].pop("quick")
-            if "full" not in kept[text]:
+        for text in [t for t, e in kept.items() if run_mode in e]:
+            kept[text].pop(run_mode)
+            if other not in kept[text]:
                 del kept[text]
         for text, e in entries.items():
-            if "quick" in e:
-                kept.setdefault(text, {}).update(op=e["op"], threshold=e["threshold"], unit=e["unit"], quick=e["quick"])
+            if run_mode in e:
+                kept.setdefault(text, {}).update(op=e["op"], threshold=e["threshold"], unit=e["unit"],
+                                                 **{run_mode: e[run_mode]})
     _save(ledger, target)
 
 
@@ -181,9 +190,10 @@ def write_readme(readme: Path = ROOT / "README.md", ledger: dict | None = None) 
 
 
 if __name__ == "__main__":
-    # --record-quick LEDGER: copy a quick run's values into the committed ledger; --readme: rewrite README's table
-    if "--record-quick" in sys.argv:
-        record_quick(Path(sys.argv[sys.argv.index("--record-quick") + 1]))
+    # --record-quick / --record-full LEDGER: copy a run's values into the committed ledger; --readme: README's table
+    for flag, run_mode in (("--record-quick", "quick"), ("--record-full", "full")):
+        if flag in sys.argv:
+            record(Path(sys.argv[sys.argv.index(flag) + 1]), run_mode=run_mode)
     if "--readme" in sys.argv:
         write_readme()
     print(markdown(load(COMMITTED)))

@@ -58,7 +58,7 @@ def test_record_quick_copies_a_runs_quick_values_and_drops_renamed_ones(tmp_path
     claims.claim("renamed since", 1, ">", 0, chapter="02_x")
     monkeypatch.setenv("COURSE_RESULTS", str(run))
     claims.claim("kept", [2, 2.5], ">", 0, chapter="02_x")
-    claims.record_quick(run, committed)
+    claims.record(run, committed)
     entries = json.loads(committed.read_text())["02_x"]
     assert list(entries) == ["kept"] and entries["kept"]["quick"]["values"] == [2, 2.5]
     assert entries["kept"]["full"]["values"] == [3]
@@ -102,3 +102,18 @@ def test_seed_table_prints_mean_sd_and_every_seed():
     table = claims.seed_table({"GMU": [0.80, 0.84], "concat": [0.75]}).splitlines()
     assert table[0] == "   GMU:  82.0 ± 2.8%   (per seed: 80.0, 84.0)"
     assert table[1] == "concat:  75.0 ± 0.0%   (per seed: 75.0)"
+
+
+def test_record_full_leaves_quick_values_alone(tmp_path, monkeypatch):
+    run, committed = tmp_path / "run.json", tmp_path / "committed.json"
+    monkeypatch.setenv("COURSE_RESULTS", str(committed))
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    claims.claim("gap", [1.0, 2.0], ">", 0, chapter="03_x")
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    monkeypatch.setenv("COURSE_RESULTS", str(run))
+    claims.claim("gap", [3.0, 4.0, 5.0], ">", 0, chapter="03_x")
+    claims.record(run, committed, run_mode="full")
+    entry = json.loads(committed.read_text())["03_x"]["gap"]
+    assert entry["quick"]["values"] == [1.0, 2.0] and entry["full"]["values"] == [3.0, 4.0, 5.0]
+    with pytest.raises(ValueError, match="run_mode"):
+        claims.record(run, committed, run_mode="fast")
