@@ -3,15 +3,19 @@
 MMBT, PMF, MulT and ITM stand on pretrained backbones or their own tasks, so they cannot share chapter 08's bench;
 each is trained with its chapter's recipe next to that chapter's baseline and measured with `measure_family`.
 Training them takes minutes, so `cached_benches` keeps the rows in results/bench_cache.json under a hash of the
-library code and backbone weights they depend on (`source_hash`); `python -m course_lib.cached_bench --rebuild`
-(`make bench`) retrains them, and a unit test fails while the committed cache is stale. Every row keeps the predicted
-class of every test sample, and the seed and options of its test set, so chapter 09 can remake the test set, latents
-included, and measure what the predictions carry.
+library code and backbone weights they depend on (`source_hash`). Only `python -m course_lib.cached_bench --rebuild`
+(`make bench`) retrains them: a chapter that finds the cache stale warns and uses it, and a unit test fails while the
+committed cache is stale. Every row keeps the predicted class of every test sample, and the seed and options of its
+test set, so chapter 09 can remake the test set, latents included, and measure what the predictions carry.
 """
+import ast
 import copy
 import hashlib
+import io
 import json
 import sys
+import tokenize
+import warnings
 from pathlib import Path
 
 from .backbones import load_cell_tagger, load_image_backbone, load_text_backbone
@@ -30,18 +34,46 @@ LIB = Path(__file__).resolve().parent
 CACHE = LIB.parent / "results" / "bench_cache.json"
 DEPENDS = ("world", "fusion", "backbones.py", "cached_bench.py", "compare.py", "config.py", "encoders.py",
            "measure.py", "models.py", "train.py", "../data/backbones")   # change one, and the cache is stale
+HASHED = ("*.py", "*.json", "*.safetensors")  # in DEPENDS' folders: code, configs, weights (not .DS_Store, swap files)
 TEST_SEED = 10_000   # the test set of make_splits(..., seed=0)
 PROBE_SEED = 20_000  # a row's extra probe set
 
 
+def _code(source: str) -> str:
+    """Python source less what cannot change a result: docstrings, comments, blank lines, trailing spaces, CRLF.
+    Found with ast and tokenize, whose positions agree from Python 3.8 on (the key is the same on every Python)."""
+    lines = source.replace("\r\n", "\n").split("\n")
+    spans = [(t.start, t.end) for t in tokenize.generate_tokens(io.StringIO(source).readline)
+             if t.type == tokenize.COMMENT]
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            doc = body[0]   # ast counts columns in UTF-8 bytes, tokenize in characters
+            col = lambda row, byte: len(lines[row - 1].encode()[:byte].decode())
+            spans.append(((doc.lineno, col(doc.lineno, doc.col_offset)),
+                          (doc.end_lineno, col(doc.end_lineno, doc.end_col_offset))))
+    for (r0, c0), (r1, c1) in sorted(spans, reverse=True):       # cut from the end, so earlier positions hold
+        lines[r0 - 1:r1] = [lines[r0 - 1][:c0] + lines[r1 - 1][c1:]]
+    return "\n".join(line.rstrip() for line in lines if line.strip())
+
+
 def source_hash() -> str:
-    """A hash of every file in DEPENDS, the pretrained backbones' weights included (not of torch's version: a cache
-    built under another torch differs in the last digits, not in what it shows)."""
-    files = sorted(f for name in DEPENDS for f in ([LIB / name] if (LIB / name).is_file() else (LIB / name).rglob("*"))
-                   if f.is_file() and "__pycache__" not in f.parts)
+    """A hash of the code in DEPENDS (as `_code` reads it), the backbones' configs and weights included; not of
+    torch's version: a cache built under another torch differs in the last digits, not in what it shows."""
+    files = sorted({f for name in DEPENDS
+                    for f in ([LIB / name] if (LIB / name).is_file() else
+                              (g for pattern in HASHED for g in (LIB / name).rglob(pattern)))
+                    if f.is_file() and not f.name.startswith(".")})   # no ._x.py (macOS), .#x.py (emacs)
     digest = hashlib.sha256()
     for f in files:
-        digest.update(f.resolve().relative_to(LIB.parent).as_posix().encode() + f.read_bytes())
+        data = f.read_bytes()
+        if f.suffix == ".py":
+            data = _code(data.decode()).encode()
+        elif f.suffix == ".json":
+            data = data.replace(b"\r\n", b"\n")
+        digest.update(f.resolve().relative_to(LIB.parent).as_posix().encode() + data)
     return digest.hexdigest()[:16]
 
 
@@ -128,17 +160,26 @@ BENCHES = {"05": _bench_mmbt, "06": _bench_pmf, "07": _bench_mult, "07 ITM": _be
 
 def cached_benches(device=None, *, path: Path = CACHE, rebuild: bool = False) -> list[dict]:
     """Rows (chapter, task, family, accuracy, params, flops, saved_bytes, latency_cpu, test_seed, test_options,
-    predictions, and for some a probe) for the families of chapters 05-07 and their baselines, read from `path` when
-    it was built from the current library code (source_hash), else trained, measured and saved again (a few minutes
-    on a CPU). Latency is the building machine's."""
+    predictions, and for some a probe) for the families of chapters 05-07 and their baselines, read from `path`.
+    rebuild: train and measure them again (a few minutes on a CPU) and save them (what `make bench` does). Without
+    it, a cache built from other library code (source_hash) is still used, with a warning: rebuilding is `make
+    bench`'s job, not a chapter's. Latency is the building machine's."""
     path = Path(path)
-    cache = json.loads(path.read_text()) if path.exists() else {}
-    if rebuild or cache.get("key") != source_hash():
+    if rebuild:
         with exact_seeds():  # the cache is one set of seeds, whatever COURSE_SEED the run has
             rows = [row for bench in BENCHES.values() for row in bench(device or pick_device())]
-        cache = {"key": source_hash(), "rows": rows}
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(cache, indent=1) + "\n")
+        tmp = path.with_name(path.name + ".tmp")          # write, then rename: never a half-written cache
+        tmp.write_text(json.dumps({"key": source_hash(), "rows": rows}, indent=1) + "\n")
+        tmp.replace(path)
+        return rows
+    if not path.exists():
+        raise FileNotFoundError(f"no {path}: build it with `make bench` (retrains chapters 05-07's families, "
+                                f"about 2 minutes)")
+    cache = json.loads(path.read_text())
+    if cache.get("key") != source_hash():
+        warnings.warn(f"{path.name} was built from other library code than this one: its rows may not be what the "
+                      f"current code gives. Rebuild it with `make bench` (about 2 minutes).", stacklevel=2)
     return cache["rows"]
 
 

@@ -11,7 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from course_lib import real_data as rd
+# `make colab-test`'s venv has no torchvision (.ci/colab-versions.txt says why): this file runs in `make test`'s venv
+pytest.importorskip("torchvision", reason="no torchvision in this venv (make colab-test): appendix B's tests need it")
+
+from course_lib import real_data as rd  # noqa: E402
 from course_lib.fusion.mmbt import MMBT
 from course_lib.fusion.pmf import PMF
 from course_lib.world import VOCAB
