@@ -1,8 +1,5 @@
-<<<<<<< HEAD
-=======
 import contextlib
 
->>>>>>> wt-guard
 import pytest
 import torch
 
@@ -39,7 +36,6 @@ def test_amp_is_off_on_cpu():
     assert config.amp_dtype(torch.device("cpu")) is None
 
 
-<<<<<<< HEAD
 def test_course_seed_shifts_every_seed_and_exact_seeds_undoes_it(monkeypatch):
     monkeypatch.delenv("COURSE_SEED", raising=False)
     assert config.run_seed(5) == 5
@@ -74,7 +70,8 @@ def test_seeds_per_mode(monkeypatch):
     assert config.seeds() == [0, 1, 2] and config.seeds(full=5) == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="at least one seed"):
         config.seeds(quick=0)
-=======
+
+
 def _gpu(monkeypatch, capability):
     """Pretend this machine has a CUDA GPU of the given compute capability (the tests run without one)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -115,4 +112,3 @@ def test_course_device_must_name_an_available_device(monkeypatch):
     monkeypatch.setenv("COURSE_DEVICE", "cuda")
     with pytest.raises(RuntimeError, match="COURSE_DEVICE='cuda'.*no cuda device"):
         config.pick_device()
->>>>>>> wt-guard
