@@ -123,8 +123,8 @@ def seed_table(results: dict, scale: float = 100, unit: str = "%") -> str:
     lines = []
     for name, values in results.items():
         v = [x * scale for x in _as_values(values)]
-        sd = statistics.stdev(v) if len(v) > 1 else 0.0
-        lines.append(f"{name!s:>{width}}: {statistics.fmean(v):5.1f} ± {sd:3.1f}{unit}   (per seed: "
+        stats = summary(v, ">=")
+        lines.append(f"{name!s:>{width}}: {stats['mean']:5.1f} ± {stats['sd']:3.1f}{unit}   (per seed: "
                      + ", ".join(f"{x:.1f}" for x in v) + ")")
     return "\n".join(lines)
 
