@@ -14,7 +14,7 @@ def splits():
 def _run(splits):
     torch.manual_seed(0)
     model = UnimodalClassifier("text", 4)
-    history = fit(model, splits[0], splits[1], epochs=2, show=False)
+    history = fit(model, splits[0], splits[1], epochs=5, show=False)   # enough to learn at any COURSE_SEED
     return model, history
 
 
@@ -26,7 +26,7 @@ def test_fit_is_deterministic(splits):
 
 def test_fit_learns_and_history_has_one_entry_per_epoch(splits):
     model, history = _run(splits)
-    assert len(history.train_loss) == len(history.val_acc) == 2
+    assert len(history.train_loss) == len(history.val_acc) == 5
     assert history.train_loss[1] < history.train_loss[0]
     assert evaluate(model, splits[1]) == history.final_val_acc > 0.5
 
