@@ -16,7 +16,7 @@ ABSOLUTE = re.compile(r"(/work/|/root/|/home/\w|/tmp/\w|/Users/\w|[A-Z]:\\\\User
 HEX = re.compile(r"0x[0-9a-f]{6,}")
 TQDM_TIMING = re.compile(r"\| \d+/\d+ \[[^\]]*(it/s|s/it)")  # tqdm's own frame: '| 0/12 [00:00<?, ?it/s]'
 # Chapters committed before `settle_progress_bars` whose bars still show their first frame; delete once they are re-run.
-PROGRESS_RERUN_PENDING = dict.fromkeys(["02_gated_fusion", "05_mmbt", "06_pmf"],
+PROGRESS_RERUN_PENDING = dict.fromkeys(["06_pmf"],
                                        "re-run pending: its progress bars still show their first frame (`make full`)")
 
 
