@@ -1,7 +1,7 @@
 # Two commands do all the setup: `make lab` (learners) and `make test` (instructors, CI).
 PY      := .venv/bin/python
 VENV    := .venv/.installed
-NBVAL   := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+NBVAL   := -p course_lib.nbval_wait --nbval-lax --nbval-current-env --nbval-cell-timeout=1200
 PYTHON3 ?= python3
 
 .PHONY: lab test unit notebooks test-browser full export claims robust colab bench venv colab-test

@@ -24,7 +24,7 @@ from pathlib import Path
 from . import claims
 
 ROOT = Path(__file__).resolve().parents[1]
-NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600"]
+NBVAL = ["-p", "course_lib.nbval_wait", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=1200"]
 ROBUST_SEEDS, ROBUST_THREADS = (1, 2, 3), (1, 2)
 
 

@@ -43,3 +43,24 @@ def test_a_failing_chapter_fails_the_run_and_its_claims_reach_the_ledger(tmp_pat
     assert not runner.run_chapters([good, bad], ledger)
     out = capsys.readouterr().out
     assert "FAIL bad.ipynb" in out and "this chapter fails" in out and "chapters: 1 passed, 1 failed" in out
+
+
+def test_nbval_wait_lengthens_the_wait_for_a_cells_outputs(monkeypatch):
+    """nbval's internals the plugin leans on: IPyNbCell.__init__ sets output_timeout, runtest reads it."""
+    import inspect
+    from types import SimpleNamespace
+
+    from nbval.plugin import IPyNbCell
+
+    from course_lib import nbval_wait
+    assert "self.output_timeout = 5" in inspect.getsource(IPyNbCell.__init__)     # (the plugin wraps, not copies)
+    assert "timeout=self.output_timeout" in inspect.getsource(IPyNbCell.runtest)
+    monkeypatch.setattr(IPyNbCell, "__init__", IPyNbCell.__init__)   # undone after the test
+    nbval_wait.pytest_configure(None)
+    nbval_wait.pytest_configure(None)                                   # twice: wrapped once
+    monkeypatch.setattr(pytest.Item, "__init__", lambda self, name, parent: None)
+    cell = IPyNbCell.__new__(IPyNbCell)
+    parent = SimpleNamespace(parent=SimpleNamespace(config=SimpleNamespace(option=SimpleNamespace(color="no"))))
+    IPyNbCell.__init__(cell, "Cell 0", parent, 0, None, {})
+    assert cell.output_timeout == nbval_wait.OUTPUT_WAIT_S > 5
+    assert runner.NBVAL[:2] == ["-p", "course_lib.nbval_wait"]

@@ -446,3 +446,21 @@ def test_trimodal_ceilings_are_exact():
     assert trimodal_ceilings(1, 0, 0)["additive"] == 1.0
     with pytest.raises(ValueError, match="unknown form"):
         form_ceiling([((0, 0, 0), 1)], "cubic")
+
+
+def test_synergy_additive_ceiling_matches_a_brute_force_over_scores():
+    import itertools
+
+    import numpy as np
+    from course_lib.world.ceilings import synergy_additive_ceiling
+    n = 3
+    p = np.full((n, n), 1 / (2 * n * (n - 1)))
+    np.fill_diagonal(p, 1 / (2 * n))
+    truth = np.eye(n, dtype=bool)
+    best = 0.0
+    for f in itertools.product(range(-2, 3), repeat=n):       # integer scores and a half-integer threshold cover
+        for g in itertools.product(range(-2, 3), repeat=n):   # every threshold rule on 3 x 3 cells
+            says_true = (np.add.outer(f, g) > 0.5)
+            best = max(best, p[says_true == truth].sum())
+    assert synergy_additive_ceiling(n) == pytest.approx(best) == pytest.approx(0.75)
+    assert synergy_additive_ceiling(4) == pytest.approx(0.75)    # "true iff the text's colour is no later than the image's"
