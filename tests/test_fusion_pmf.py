@@ -147,3 +147,10 @@ def test_one_fusion_layer_places_prompts_and_messages_as_the_equations_say():
         new = {m: run(m, torch.cat([h[m], p(m, "fcp"), message[m]], 1))[:, :h[m].shape[1]] for m in h}
         want = (model.heads["text"](new["text"][:, 0]) + model.heads["image"](image.layernorm(new["image"])[:, 0])) / 2
         assert torch.allclose(model(BATCH), want, atol=1e-5)
+
+
+def test_a_frozen_linear_keeps_its_weight_but_not_its_input():
+    layer, x = torch.nn.Linear(8, 8), torch.randn(5, 8, requires_grad=True)
+    trainable = saved_tensor_bytes(layer, x)
+    frozen = saved_tensor_bytes(layer.requires_grad_(False), x)
+    assert frozen == layer.weight.nbytes and trainable == frozen + x.nbytes
