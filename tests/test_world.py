@@ -452,7 +452,7 @@ def test_synergy_additive_ceiling_matches_a_brute_force_over_scores():
     import itertools
 
     import numpy as np
-    from course_lib.world.ceilings import synergy_additive_ceiling
+    from course_lib.additive_ceiling import synergy_additive_ceiling
     n = 3
     p = np.full((n, n), 1 / (2 * n * (n - 1)))
     np.fill_diagonal(p, 1 / (2 * n))

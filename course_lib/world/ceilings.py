@@ -73,22 +73,3 @@ def trimodal_ceilings(w_uni: float = 1.0, w_bi: float = 0.0, w_tri: float = 3.0)
     """{'unimodal', 'additive', 'pairwise'}: the exact best accuracy of each form of rule on `trimodal`."""
     cells = trimodal_cells(w_uni, w_bi, w_tri)
     return {"unimodal": unimodal_ceiling(cells), **{form: form_ceiling(cells, form) for form in FORMS}}
-
-
-def synergy_additive_ceiling(n_colours: int = 4) -> float:
-    """The best accuracy on `synergy` of any rule that adds one score per modality, "true iff f(c_img) + g(c_txt) > t"
-    (late fusion's averaged decision is one), exactly.
-
-    Cells (image colour a, text colour b): P(a, a) = 1 / (2 n), all true; P(a, b != a) = 1 / (2 n (n - 1)), all
-    false. For a fixed order of the text colours by g, such a rule says "true" on the first k_a of them for each
-    image colour a, with any k_a (f(a) sets it); so every rule is one (order, k) and the search is exhaustive.
-    """
-    p_true, p_false = 1 / (2 * n_colours), 1 / (2 * n_colours * (n_colours - 1))
-    best = 0.0
-    for order in itertools.permutations(range(n_colours)):
-        for ks in itertools.product(range(n_colours + 1), repeat=n_colours):
-            says_true = {(a, b) for a, k in enumerate(ks) for b in order[:k]}
-            acc = sum(p_true if (a, a) in says_true else 0.0 for a in range(n_colours)) + sum(
-                p_false for a in range(n_colours) for b in range(n_colours) if a != b and (a, b) not in says_true)
-            best = max(best, acc)
-    return best
