@@ -3,7 +3,7 @@
 Data flows one way: world -> encoders -> fusion -> head -> train/measure -> viz. The world knows no model, a
 fusion module knows no dataset, and the training loop knows no particular fusion.
 """
-from .claims import claim, seed_table
+from .claims import claim, points, seed_table
 from .config import is_quick, mode, pick_device, seed_everything, seeds, setup, sizes
 from .encoders import UnimodalClassifier, encode, make_encoders
 from .glossary import show_terms

@@ -27,13 +27,15 @@ from .fusion.mmbt import MMBT, LateBaseline
 from .fusion.mult import MulT
 from .fusion.pmf import PMF
 from .models import FusionClassifier
+from .recipes import PMF_SYNERGY
 from .train import fit, predict
 from .world import make_splits, make_task
 
 LIB = Path(__file__).resolve().parent
 CACHE = LIB.parent / "results" / "bench_cache.json"
 DEPENDS = ("world", "fusion", "backbones.py", "cached_bench.py", "compare.py", "config.py", "encoders.py",
-           "measure.py", "models.py", "train.py", "../data/backbones")   # change one, and the cache is stale
+           "measure.py", "models.py", "recipes.py", "train.py",
+           "../data/backbones")   # change one, and the cache is stale
 HASHED = ("*.py", "*.json", "*.safetensors")  # in DEPENDS' folders: code, configs, weights (not .DS_Store, swap files)
 TEST_SEED = 10_000   # the test set of make_splits(..., seed=0)
 PROBE_SEED = 20_000  # a row's extra probe set
@@ -94,13 +96,13 @@ def _row(chapter: str, label: str, model, test, test_seed: int, probe=None) -> d
     return row
 
 
-def _rows(chapter: str, models: dict, train, test, device, probe=None, **fit_kwargs) -> list[dict]:
-    """Fit each model of {label: build} (built after seeding 0) on `train`; one `_row` each."""
+def _rows(chapter: str, models: dict, train, test, device, probe=None, val=None, **fit_kwargs) -> list[dict]:
+    """Fit each model of {label: build} (built after seeding 0) on `train` (validated on `val`); one `_row` each."""
     rows = []
     for label, make in models.items():
         seed_everything(0)
         model = make()
-        fit(model, train, device=device, name=label, **fit_kwargs)
+        fit(model, train, val, device=device, name=label, **fit_kwargs)
         rows.append(_row(chapter, label, model, test, TEST_SEED, probe))
     return rows
 
@@ -117,12 +119,14 @@ def _bench_mmbt(device) -> list[dict]:
 
 
 def _bench_pmf(device) -> list[dict]:
-    """Chapter 06's recipe on synergy: the course's frozen BERT and ViT, prompts of length 8."""
-    train, test = make_splits("synergy", 1000, 1000, seed=0)
+    """Chapter 06's recipe (`recipes.PMF_SYNERGY`) at its seed 0: the course's frozen BERT and ViT, prompts of
+    length 8, the epoch best on validation kept."""
+    r = PMF_SYNERGY
+    train, val, test = make_splits(r.task, r.n_train, r.n_test, seed=0, n_val=r.n_val)
     pmf = lambda fusion_layer: lambda: PMF(load_text_backbone(), load_image_backbone(), 2, fusion_layer, 8, 8, 8)
     depth = load_text_backbone().config.num_hidden_layers
     return _rows("06", {"PMF, L_f = 1, M = 8": pmf(1), "frozen, no fusion (L_f = L)": pmf(depth)},
-                 train, test, device, epochs=10, lr=3e-3, batch_size=64)
+                 train, test, device, val=val, epochs=r.epochs, lr=r.lr, batch_size=r.batch_size, keep_best=True)
 
 
 def _bench_mult(device, d: int = 64) -> list[dict]:

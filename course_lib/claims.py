@@ -106,6 +106,21 @@ def claim(text: str, values, op: str, threshold: float, *, unit: str = "", chapt
     assert passed, f"claim failed: {text}: worst seed {stats['worst']:.4g}, expected {op} {threshold:g}{unit_}"
 
 
+def points(values, minus=None, *, centre=None) -> list:
+    """Per seed, in percentage points: a - b for two equally long lists of accuracies in [0, 1] (`minus`), or
+    |a - centre| for one list and a level (`centre`, e.g. chance). Example: `points([0.91, 0.88], [0.5, 0.52])`
+    -> [41.0, 36.0]."""
+    values = _as_values(values)
+    if (minus is None) == (centre is None):
+        raise ValueError("points needs exactly one of minus= (a list to subtract) or centre= (a level)")
+    if centre is not None:
+        return [100 * abs(a - centre) for a in values]
+    minus = _as_values(minus)
+    if len(minus) != len(values):
+        raise ValueError(f"points needs one value per seed on both sides, got {len(values)} and {len(minus)}")
+    return [100 * (a - b) for a, b in zip(values, minus)]
+
+
 def describe(stats: dict) -> str:
     """'12.5' for one value; 'worst 11.2 (mean 12.5 ± 1.3; 11.2, 12.9, 13.4)' over seeds."""
     if len(stats["values"]) == 1:

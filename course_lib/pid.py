@@ -101,9 +101,10 @@ def bayes_accuracy(pmf: dict) -> float:
 
 
 def late_fusion_accuracy(pmf: dict) -> float:
-    """Accuracy of late fusion with ideal unimodal models: argmax_y p(y | x1) + p(y | x2) (ties: the lowest y)."""
+    """Accuracy of late fusion with ideal unimodal models: argmax_y p(y | x1) + p(y | x2), a tie broken at random
+    (scored as its expectation, so relabelling the classes cannot change the score)."""
     p = _table(pmf)
     posterior = lambda marginal: marginal / np.maximum(marginal.sum(-1, keepdims=True), 1e-12)
     votes = posterior(p.sum(1))[:, None, :] + posterior(p.sum(0))[None, :, :]      # (X1, X2, Y)
-    choice = votes.argmax(-1)
-    return float(np.take_along_axis(p, choice[..., None], -1).sum())
+    tied = np.isclose(votes, votes.max(-1, keepdims=True), rtol=0, atol=1e-9)     # every best y of each cell
+    return float(((p * tied).sum(-1) / tied.sum(-1)).sum())

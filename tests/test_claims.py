@@ -117,3 +117,15 @@ def test_record_full_leaves_quick_values_alone(tmp_path, monkeypatch):
     assert entry["quick"]["values"] == [1.0, 2.0] and entry["full"]["values"] == [3.0, 4.0, 5.0]
     with pytest.raises(ValueError, match="run_mode"):
         claims.record(run, committed, run_mode="fast")
+
+
+def test_points_are_per_seed_differences_in_points():
+    assert claims.points([0.91, 0.88], [0.5, 0.52]) == pytest.approx([41.0, 36.0])
+    assert claims.points([0.47, 0.56], centre=0.5) == pytest.approx([3.0, 6.0])
+
+
+@pytest.mark.parametrize("kwargs, message", [({}, "exactly one"), ({"minus": [0.5], "centre": 0.5}, "exactly one"),
+                                             ({"minus": [0.5]}, "one value per seed")])
+def test_points_refuses_ambiguous_or_mismatched_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        claims.points([0.9, 0.8], **kwargs)

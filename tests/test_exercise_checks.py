@@ -138,7 +138,9 @@ def test_and_pid_catches_swapped_parts():
 def test_synergy_task_rejects_a_task_late_fusion_solves(capsys):
     with pytest.raises(AssertionError, match="late fusion"):
         check_synergy_task(lambda: {(a, a, a): 1 / 3 for a in range(3)})
-    check_synergy_task(lambda: {(a, b, (a + b) % 2): 1 / 9 for a in range(3) for b in range(3)})
+    with pytest.raises(AssertionError, match="0.073"):      # parity of a + b over 3 values: y = 0 at 5 of 9 cells
+        check_synergy_task(lambda: {(a, b, (a + b) % 2): 1 / 9 for a in range(3) for b in range(3)})
+    check_synergy_task(lambda: {(a, b, (a + b) % 3): 1 / 9 for a in range(3) for b in range(3)})
     assert "correct!" in capsys.readouterr().out
 
 
@@ -176,10 +178,10 @@ def test_image_share_catches_counting_sep(capsys):
 def test_pmf_params_catches_one_modality_only(capsys):
     def one_side(L, L_f, M, D, hidden, C):
         n = L - L_f
-        return n * 3 * M * D + n * (2 * D * hidden + hidden + D) + 2 * (D * C + C)
+        return n * 3 * M * D + n * (2 * D * hidden + hidden + 3 * D) + 2 * (D * C + C)
     with pytest.raises(AssertionError, match="PMF trains"):
         check_pmf_params(one_side)
-    check_pmf_params(lambda L, L_f, M, D, hidden, C: 2 * (L - L_f) * (3 * M * D + 2 * D * hidden + hidden + D)
+    check_pmf_params(lambda L, L_f, M, D, hidden, C: 2 * (L - L_f) * (3 * M * D + 2 * D * hidden + hidden + 3 * D)
                      + 2 * (D * C + C))
     assert "correct!" in capsys.readouterr().out
 

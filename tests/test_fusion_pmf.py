@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from transformers import BertModel, ViTModel
 
 from course_lib.backbones import image_config, text_config
-from course_lib.fusion.pmf import PMF, FullFineTune, _hidden, _layers
+from course_lib.fusion.pmf import PMF, FullFineTune, _hidden, _layers, mapping
 from course_lib.measure import saved_tensor_bytes
 
 TINY = {"num_hidden_layers": 2, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}
@@ -154,3 +154,12 @@ def test_a_frozen_linear_keeps_its_weight_but_not_its_input():
     trainable = saved_tensor_bytes(layer, x)
     frozen = saved_tensor_bytes(layer.requires_grad_(False), x)
     assert frozen == layer.weight.nbytes and trainable == frozen + x.nbytes
+
+
+def test_the_mapping_hands_over_a_normalised_message():
+    """However quiet the query prompts' outputs, the message joins the other stream at the scale of its tokens."""
+    torch.manual_seed(0)
+    message = mapping(16, 8, 12)(0.01 * torch.randn(4, 5, 16))
+    assert message.shape == (4, 5, 12)
+    assert torch.allclose(message.mean(-1), torch.zeros(4, 5), atol=1e-5)
+    assert torch.allclose(message.std(-1, unbiased=False), torch.ones(4, 5), atol=1e-2)

@@ -15,9 +15,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 ABSOLUTE = re.compile(r"(/work/|/root/|/home/\w|/tmp/\w|/Users/\w|[A-Z]:\\\\Users)")
 HEX = re.compile(r"0x[0-9a-f]{6,}")
 TQDM_TIMING = re.compile(r"\| \d+/\d+ \[[^\]]*(it/s|s/it)")  # tqdm's own frame: '| 0/12 [00:00<?, ?it/s]'
-# Chapters committed before `settle_progress_bars` whose bars still show their first frame; delete once they are re-run.
-PROGRESS_RERUN_PENDING = dict.fromkeys(["06_pmf"],
-                                       "re-run pending: its progress bars still show their first frame (`make full`)")
 
 
 def src(cell) -> str:
@@ -65,8 +62,6 @@ def test_notebook_hygiene(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_progress_bars_show_their_final_state(path):
     """GitHub shows a bar's text/plain, not its widget: it must be the final state, never the first '0%| 0/12' frame."""
-    if path.stem in PROGRESS_RERUN_PENDING:
-        pytest.skip(PROGRESS_RERUN_PENDING[path.stem])
     nb = load(path)
     state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     views = [o["data"] for c in code_cells(nb) for o in c["outputs"] if WIDGET_VIEW in o.get("data", {})]
