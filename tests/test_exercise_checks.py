@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from course_lib.exercises.ch01 import check_abstaining_mean
 from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax, check_split_heads
 from course_lib.exercises.ch04 import check_break_even_rank, check_tensor_fusion, check_tfn_flops
 from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
@@ -22,7 +23,7 @@ def stub(*args):
                                    check_pmf_params, check_message, check_untrained,
                                    check_bert_params, check_mask_share, check_restored,
                                    check_clip_loss, check_fractional_positions, check_recall_at_1,
-                                   check_conditional_mi, check_and_pid, check_synergy_task])
+                                   check_conditional_mi, check_and_pid, check_synergy_task, check_abstaining_mean])
 def test_untouched_stub_is_not_attempted(check, capsys):
     check(stub)
     assert "not attempted yet" in capsys.readouterr().out
@@ -240,3 +241,15 @@ def test_recall_at_1_catches_the_diagonal_only_answer(capsys):
         check_recall_at_1(lambda sim, caption_of: (sim.argmax(1) == torch.arange(len(sim))).float().mean().item())
     check_recall_at_1(lambda sim, caption_of: (caption_of[sim.argmax(1)] == torch.arange(len(sim))).float().mean())
     assert "correct!" in capsys.readouterr().out
+
+
+def test_abstaining_mean_catches_zero_logits_and_the_wrong_count(capsys):
+    def kept_probs(logits, keep):
+        return logits.softmax(-1) * keep[..., None]
+
+    with pytest.raises(AssertionError, match="uniform vote"):
+        check_abstaining_mean(lambda l, k: torch.where(k[..., None], l, torch.zeros(())).softmax(-1).mean(0))
+    with pytest.raises(AssertionError, match="not by M"):
+        check_abstaining_mean(lambda l, k: kept_probs(l, k).sum(0) / len(l))
+    with pytest.raises(AssertionError, match="ValueError"):
+        check_abstaining_mean(lambda l, k: kept_probs(l, k).sum(0) / k.sum(0)[:, None])

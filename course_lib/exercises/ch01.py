@@ -50,3 +50,27 @@ def check_attention_pool(attention_pool):
     assert torch.allclose(attention_pool(h, mask, peaked), h[:, 0], atol=1e-4), "one huge score must pick that item"
     high_pad = torch.where(mask, 0.0, 50.0)
     assert torch.allclose(attention_pool(h, mask, high_pad), mean, atol=1e-5), "padded items must get zero weight"
+
+
+@exercise
+def check_abstaining_mean(abstaining_mean):
+    """abstaining_mean(logits (M, B, C), keep (M, B) bool) -> (B, C): per sample, the mean of the probabilities of the
+    members kept for it; a sample with no member kept raises ValueError."""
+    g = torch.Generator().manual_seed(3)
+    logits = 3 * torch.randn(3, 5, 4, generator=g)
+    keep = torch.tensor([[1, 0, 1, 1, 0], [1, 1, 0, 1, 0], [1, 1, 1, 0, 1]], dtype=torch.bool)
+    got = abstaining_mean(logits, keep)
+    assert tuple(got.shape) == (5, 4), f"expected (B, C) = (5, 4), got {tuple(got.shape)}"
+    probs = logits.softmax(-1)
+    want = torch.stack([probs[keep[:, b], b].mean(0) for b in range(5)])
+    zeroed = torch.where(keep[..., None], logits, torch.zeros(())).softmax(-1).mean(0)
+    if torch.allclose(got, zeroed, atol=1e-5):
+        raise AssertionError("a zero logit is not an abstention: it is a uniform vote, and it still counts in the mean")
+    if torch.allclose(got, (probs * keep[..., None]).sum(0) / len(logits), atol=1e-5):
+        raise AssertionError("divide by the number of members kept for each sample, not by M: the rows must sum to 1")
+    assert torch.allclose(got, want, atol=1e-5), "average, per sample, the softmax of the kept members' logits only"
+    try:
+        abstaining_mean(logits[:, :1], torch.zeros(3, 1, dtype=torch.bool))
+    except ValueError:
+        return
+    raise AssertionError("a sample with no member left has no decision: raise ValueError rather than return NaN")
