@@ -27,7 +27,7 @@ from .fusion.mmbt import MMBT, LateBaseline
 from .fusion.mult import MulT
 from .fusion.pmf import PMF
 from .models import FusionClassifier
-from .recipes import PMF_SYNERGY
+from .recipes import CLIP_PAIRS, ITM_PAIRS, MULT_SEQUENCE, PMF_SYNERGY
 from .train import fit, predict
 from .world import make_splits, make_task
 
@@ -130,31 +130,35 @@ def _bench_pmf(device) -> list[dict]:
 
 
 def _bench_mult(device, d: int = 64) -> list[dict]:
-    """Chapter 07's recipe on sequence: the shared text and audio encoders, averaged and concatenated, or MulT. The
-    probe holds sequences of k = 3 only, few enough joint values (3 places x 4^3 sentences) for chapter 09 to count."""
-    train, test = make_splits("sequence", 3000, 1000, seed=0)
-    probe = make_task("sequence", 6000, PROBE_SEED, k_min=3, k_max=3)
+    """Chapter 07's recipe (`recipes.MULT_SEQUENCE`) at its seed 0: the shared text and audio encoders, averaged and
+    concatenated, or MulT (absolute positions), the epoch best on validation kept. The probe holds sequences of
+    k = 3 only, few enough joint values (3 places x 4^3 sentences) for chapter 09 to count."""
+    r = MULT_SEQUENCE
+    train, val, _ = r.splits(seed=0)
+    probe = make_task(r.task, 6000, PROBE_SEED, k_min=3, k_max=3)
     modalities = ("text", "audio")
     return _rows("07", {
         "mean-pool + concat": lambda: FusionClassifier(Concat((d, d)), 4, modalities, d=d, head="mlp"),
         "MulT": lambda: FusionClassifier(MulT(d), 4, modalities, d=d, head="mlp", tokens=True)},
-        train, test, device, probe=probe, epochs=12)
+        train, make_task(r.task, r.n_test, TEST_SEED), device, probe=probe, val=val, keep_best=True, **r.fit_options)
 
 
 def _bench_itm(device, d: int = 64) -> list[dict]:
-    """Chapter 07's image-text matching: a dual encoder trained with CLIP's loss, then an ITM head fine-tuned on it
-    twice, with random and with hard (one-attribute) negatives; both tested on hard negatives."""
+    """Chapter 07's image-text matching at its seed 0: a dual encoder trained with CLIP's loss (`recipes.CLIP_PAIRS`),
+    then an ITM head fine-tuned on it twice (`recipes.ITM_PAIRS`, the epoch best on validation kept), with random
+    and with hard (one-attribute) negatives; both tested on hard negatives."""
+    train = CLIP_PAIRS.splits(seed=0)[0]
     seed_everything(0)
     clip = DualEncoder(d)
-    fit(clip, make_splits("pairs", 2000, 500, seed=0, captions=1, p_negative=0.0)[0], epochs=25, loss_fn=clip_loss,
-        device=device, name="CLIP")
-    test = make_task("pairs", 4000, TEST_SEED, captions=2, p_negative=0.5, negatives="hard")
+    fit(clip, train, loss_fn=clip_loss, device=device, name="CLIP", **CLIP_PAIRS.fit_options)
+    r = ITM_PAIRS
+    test = make_task(r.task, r.n_test, TEST_SEED, **r.options, negatives="hard")
     rows = []
     for kind in ("random", "hard"):
+        train, val, _ = r.splits(seed=0, negatives=kind)
         seed_everything(0)
         matcher = Matcher(copy.deepcopy(clip))
-        fit(matcher, make_task("pairs", 3000, 1, captions=2, p_negative=0.5, negatives=kind), epochs=12, lr=1e-3,
-            device=device, name=f"ITM, {kind} negatives")
+        fit(matcher, train, val, device=device, name=f"ITM, {kind} negatives", keep_best=True, **r.fit_options)
         rows.append(_row("07", f"ITM, {kind} negatives", matcher, test, TEST_SEED))
     return rows
 

@@ -3,9 +3,11 @@
 Usage: `python -m course_lib.execute notebooks/*.ipynb`. nbclient's stand-in for a browser's Output widget
 answers the kernel over the shell channel while a cell still runs; a cell that moves a slider then stalls the
 run, so that stand-in is switched off: a widget's figures land in the cell's outputs instead. Progress bars are then
-settled: their plain-text fallback is redrawn from the widgets' final state (`settle_progress_bars`).
+settled: their plain-text fallback is redrawn from the widgets' final state (`settle_progress_bars`), and the cells
+that move an explorer's controls to check it are collapsed (`hide_widget_checks`).
 """
 import html
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,6 +19,8 @@ from tqdm import tqdm
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 PROGRESS_PARTS = ["HTMLModel", "FloatProgressModel", "HTMLModel"]  # a tqdm.auto bar: an HBox of these three
+WIDGET_CHECK = re.compile(r"^# Move the .* as a learner would")       # the first line of an explorer's check cell
+WIDGET_CHECK_TAG = "widget-check"
 
 
 def _plain(label: str) -> str:
@@ -61,6 +65,24 @@ def settle_progress_bars(nb) -> int:
     return changed
 
 
+def hide_widget_checks(nb) -> int:
+    """Collapse every cell whose first line says it moves an explorer's controls as a learner would (and asserts
+    that the explorer followed): a check for CI, not part of the lesson. nbval still runs it; JupyterLab shows it as
+    one collapsed line (`jupyter.source_hidden`, `outputs_hidden`), tagged `widget-check`. Returns how many changed."""
+    changed = 0
+    for cell in nb["cells"]:
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        if cell["cell_type"] != "code" or not WIDGET_CHECK.match(source):
+            continue
+        meta = cell.setdefault("metadata", {})
+        before = repr(meta)
+        meta.setdefault("jupyter", {}).update(source_hidden=True, outputs_hidden=True)
+        if WIDGET_CHECK_TAG not in meta.setdefault("tags", []):
+            meta["tags"].append(WIDGET_CHECK_TAG)
+        changed += repr(meta) != before
+    return changed
+
+
 def execute(path: Path, timeout: int = 1800) -> float:
     """Run one notebook in a fresh python3 kernel, in its own folder; write it back; return the seconds taken."""
     path = Path(path)
@@ -72,6 +94,7 @@ def execute(path: Path, timeout: int = 1800) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     settle_progress_bars(nb)
+    hide_widget_checks(nb)
     nbformat.write(nb, path)
     return seconds
 

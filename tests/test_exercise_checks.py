@@ -7,7 +7,8 @@ from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax
 from course_lib.exercises.ch04 import check_break_even_rank, check_tensor_fusion, check_tfn_flops
 from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
 from course_lib.exercises.ch06 import check_message, check_pmf_params, check_untrained
-from course_lib.exercises.chA import check_bert_params, check_mask_share, check_restored
+from course_lib.exercises.chA import (check_bert_params, check_colour_blank_ceilings, check_mask_share,
+                                      check_restored)
 from course_lib.exercises.ch07 import check_clip_loss, check_fractional_positions, check_recall_at_1
 from course_lib.exercises.ch09 import check_and_pid, check_conditional_mi, check_synergy_task
 from course_lib.world import VOCAB
@@ -21,7 +22,7 @@ def stub(*args):
                                    check_tensor_fusion, check_break_even_rank, check_tfn_flops,
                                    check_layout, check_pool_cells, check_image_share,
                                    check_pmf_params, check_message, check_untrained,
-                                   check_bert_params, check_mask_share, check_restored,
+                                   check_bert_params, check_mask_share, check_restored, check_colour_blank_ceilings,
                                    check_clip_loss, check_fractional_positions, check_recall_at_1,
                                    check_conditional_mi, check_and_pid, check_synergy_task, check_abstaining_mean])
 def test_untouched_stub_is_not_attempted(check, capsys):
@@ -253,3 +254,12 @@ def test_abstaining_mean_catches_zero_logits_and_the_wrong_count(capsys):
         check_abstaining_mean(lambda l, k: kept_probs(l, k).sum(0) / len(l))
     with pytest.raises(AssertionError, match="ValueError"):
         check_abstaining_mean(lambda l, k: kept_probs(l, k).sum(0) / k.sum(0)[:, None])
+
+
+def test_colour_blank_ceilings_catch_the_classic_predictions(capsys):
+    for wrong, hint in [((0.25, 1.0), "is it always"), ((0.0, 0.5), "some of the time"),
+                        ((0.5, 0.5), "How is the claimed colour drawn"), ((0.25, 0.25), "Which colour would you")]:
+        with pytest.raises(AssertionError, match=hint):
+            check_colour_blank_ceilings(lambda: wrong)
+    check_colour_blank_ceilings(lambda: (0.25, 0.5))
+    assert "correct!" in capsys.readouterr().out

@@ -5,10 +5,12 @@ import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from course_lib import colab
-from course_lib.execute import WIDGET_STATE, WIDGET_VIEW, progress_bar_text, settle_progress_bars
+from course_lib.execute import (WIDGET_CHECK, WIDGET_CHECK_TAG, WIDGET_STATE, WIDGET_VIEW, hide_widget_checks,
+                                progress_bar_text, settle_progress_bars)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -57,6 +59,29 @@ def test_notebook_hygiene(path):
     assert src(cells[0]) == colab.setup_cell(), "the first code cell must be the Colab setup cell (`make colab`)"
     for heading in ["Idea", "Math", "Build", "Train", "Look", "Claim", "Exercises", "Summary"]:
         assert re.search(rf"^#+ .*{heading}", text, re.M), f"missing the {heading} section of the chapter arc"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_explorer_checks_are_collapsed_out_of_the_learners_way(path):
+    """A cell that moves an explorer's controls (sets a widget's .value) is a check for CI: it says so in its first
+    line, and it is collapsed and tagged, so a learner reads the lesson, not the test."""
+    moving = [c for c in code_cells(load(path)) if re.search(r"\.value\s*=", src(c))]
+    assert moving, "every chapter checks that its explorer follows its controls"
+    for c in moving:
+        assert WIDGET_CHECK.match(src(c)), f"start the check cell with '# Move the ... as a learner would': {src(c)[:60]}"
+        assert c["metadata"].get("jupyter", {}) == {"source_hidden": True, "outputs_hidden": True}, src(c)[:60]
+        assert WIDGET_CHECK_TAG in c["metadata"].get("tags", []), src(c)[:60]
+
+
+def test_hide_widget_checks_collapses_only_check_cells():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# Move the slider as a learner would: ...\nx = 1"),
+                                         nbformat.v4.new_code_cell("# the lesson\nx = 2"),
+                                         nbformat.v4.new_markdown_cell("# Move the slider as a learner would")])
+    assert hide_widget_checks(nb) == 1 and hide_widget_checks(nb) == 0            # idempotent
+    check, lesson, prose = nb.cells
+    assert check.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+    assert check.metadata["tags"] == [WIDGET_CHECK_TAG]
+    assert "jupyter" not in lesson.metadata and "jupyter" not in prose.metadata
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

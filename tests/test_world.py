@@ -464,3 +464,25 @@ def test_synergy_additive_ceiling_matches_a_brute_force_over_scores():
             best = max(best, p[says_true == truth].sum())
     assert synergy_additive_ceiling(n) == pytest.approx(best) == pytest.approx(0.75)
     assert synergy_additive_ceiling(4) == pytest.approx(0.75)    # "true iff the text's colour is no later than the image's"
+
+
+def test_pairs_two_objects_name_both_in_shape_order():
+    d = make_task("pairs", 400, seed=5, captions=2, p_negative=0.5, objects=2)
+    differs = d.latents["differs"]
+    assert torch.equal(d.label, (differs == -1).long()) and set(differs.tolist()) == {-1, 0, 1, 2}
+    for i, m in enumerate(d.meta):
+        objs = m["objects"]
+        assert [o["shape_id"] for o in objs] == sorted({o["shape_id"] for o in objs}) and len(objs) == 2
+        words = m["sentence"].split()                   # "a {size} {colour} {shape} and a {size} {colour} {shape} ."
+        told = [words[1:4], words[6:9]]
+        truth = [[o["size"], o["colour"], o["shape"]] for o in objs]
+        n_wrong = sum(t != o for said, shown in zip(told, truth) for t, o in zip(said, shown))
+        assert words[4] == "and" and words[-1] == "." and n_wrong == (0 if differs[i] < 0 else 1)
+    gallery = make_task("pairs", 1000, seed=5, captions=1, p_negative=0.0, objects=2)
+    assert len({m["sentence"] for m in gallery.meta}) > 300          # of 384 true captions: a gallery far from saturated
+    one = make_task("pairs", 300, seed=5, captions=2, p_negative=0.5)  # objects=1 draws exactly as before
+    assert torch.equal(one.image, make_task("pairs", 300, seed=5, captions=2, p_negative=0.5, objects=1).image)
+    random = make_task("pairs", 200, seed=6, captions=2, p_negative=0.5, negatives="random", objects=2)
+    assert set(random.latents["differs"].tolist()) == {-1, RANDOM_NEGATIVE}
+    with pytest.raises(ValueError, match="objects"):
+        make_task("pairs", 10, objects=3)

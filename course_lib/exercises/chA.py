@@ -1,13 +1,14 @@
 """Checks for the exercises of notebooks/A_pretraining_backbones.ipynb."""
 from types import SimpleNamespace
 
+import numpy as np
 import torch
 from transformers import BertModel
 
 from . import exercise
 from ..backbones import text_config
 from ..measure import count_parameters
-from ..world import VOCAB
+from ..world import COLOURS, TASKS, VOCAB
 
 
 @exercise
@@ -64,3 +65,26 @@ def check_restored(restore):
         if got == VOCAB.words[VOCAB.n_special + 2 * (t - 1)]:
             raise AssertionError("off by one: the model sees [CLS] first, so the [MASK] is one position later")
         assert got == want, f"for {sentence!r} the model predicts {want!r} at the [MASK]; you returned {got!r}"
+
+
+@exercise
+def check_colour_blank_ceilings(colour_blank_ceilings):
+    """colour_blank_ceilings() -> (best share of synergy's colour blanks restored from the text alone, ... with the
+    picture too), each within 0.03 of what a 20,000-sentence draw measures."""
+    latents = TASKS["synergy"](np.random.default_rng(7), 20_000).latents        # the draw's colours (no pictures)
+    c_img, c_txt, colours = latents["c_img"], latents["c_txt"], range(len(COLOURS))
+    text_only = max((c_txt == c).mean() for c in colours)                          # the template says nothing of it
+    with_picture = sum(max(((c_img == a) & (c_txt == c)).mean() for c in colours) for a in colours)
+    got = colour_blank_ceilings()
+    assert len(got) == 2, f"return two numbers, (text only, with the picture), got {got!r}"
+    said_text, said_picture = (float(x) for x in got)
+    assert said_text > 0.1, ("a guess among four colours is right some of the time: the best text-only model guesses "
+                             "the most frequent colour")
+    assert abs(said_text - text_only) < 0.03, (f"text only: {said_text:.2f}, but the best guess from the text is right "
+                                               f"{text_only:.1%} of the time. How is the claimed colour drawn?")
+    assert said_picture < 0.9, ("the picture shows the object's colour, but the sentence is a claim: is it always "
+                                "true?")
+    assert abs(said_picture - with_picture) < 0.03, (f"with the picture: {said_picture:.2f}, but the best guess is "
+                                                     f"right {with_picture:.1%} of the time. Which colour would you "
+                                                     f"guess after seeing the picture, and how often is the claim "
+                                                     f"true?")

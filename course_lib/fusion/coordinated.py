@@ -75,7 +75,7 @@ def seed_loss(logits, batch=None):
 def retrieval(z_img, z_txt, captions, ks=(1, 5, 10)):
     """Recall@k both ways for N (picture, caption) rows: z_img (N, E), z_txt (N, E), captions (N, T) token ids.
 
-    Many pictures share a caption (the world describes an object in 32 ways), so each distinct caption is one text
+    Many pictures share a caption (one-object pairs have 32 captions in all), so each distinct caption is one text
     query and every picture it describes is right; image -> text ranks the distinct captions. Returns
     {"text -> image": {k: recall}, "image -> text": {k: recall}}, k up to the gallery's size.
     """

@@ -52,10 +52,11 @@ class MulT(nn.Module):
     queries are one modality's tokens and whose keys and values are the other's low-level features) lets each
     modality read the other without any alignment given; one self-attention Block per stream follows; each stream
     is averaged over its real tokens and the two are concatenated.
-    positions: "fractional" (see token_positions), "absolute", or "none".
+    positions: "absolute" (each token's index in its own sequence), "fractional" (see token_positions: a shortcut
+    wherever the two sequences keep pace, as this world's words and tones do), or "none".
     """
 
-    def __init__(self, d, heads=2, layers=1, positions="fractional"):
+    def __init__(self, d, heads=2, layers=1, positions="absolute"):
         super().__init__()
         if positions not in ("fractional", "absolute", "none"):
             raise ValueError(f"positions must be 'fractional', 'absolute' or 'none', got {positions!r}")
