@@ -134,13 +134,14 @@ def _fusion_flops(model: nn.Module, batch: dict) -> int:
     return count_flops(lambda: model.head(model.fusion(*hs)))
 
 
-def train_family(name: str, train, *, epochs: int, seed: int = 0, device=None, d: int = 64, show: bool = True,
-                 **fit_kwargs) -> nn.Module:
-    """Family `name` built with seed `seed` and fitted on `train` (a WorldData): the same start for every call."""
+def train_family(name: str, train, val=None, *, epochs: int, seed: int = 0, device=None, d: int = 64,
+                 show: bool = True, **fit_kwargs) -> nn.Module:
+    """Family `name` built with seed `seed` and fitted on `train` (a WorldData), with `val` for early stopping
+    (`fit`'s keep_best / patience): the same start for every call. The History is kept as `model.history`."""
     seed_everything(seed)
     model = build(name, train.n_classes, d)
-    fit(model, train, epochs=epochs, seed=seed, device=device or pick_device(), name=FAMILIES[name].label,
-        show=show, **fit_kwargs)
+    model.history = fit(model, train, val, epochs=epochs, seed=seed, device=device or pick_device(),
+                        name=FAMILIES[name].label, show=show, **fit_kwargs)
     return model
 
 
@@ -159,30 +160,39 @@ class Row:
     latency_cuda: float | None = field(compare=False, default=None)
     cuda_peak_bytes: int | None = field(compare=False, default=None)
     train_seconds: float = field(compare=False, default=0.0)
+    best_epoch: int | None = None            # the epoch kept on validation (None: trained the fixed epochs)
     model: nn.Module | None = field(compare=False, default=None, repr=False)
 
 
 def compare(task: str, families=None, *, n_train: int, n_test: int, epochs: int, seed: int = 0, device=None,
             d: int = 64, modality_dropout: dict | None = None, measure_batch: int = 64, show: bool = True,
-            **fit_kwargs) -> list[Row]:
+            n_val: int = 0, patience: int | None = None, **fit_kwargs) -> list[Row]:
     """Train every family (default: all of FAMILIES, in its order) on `task` and measure it -> one Row each.
 
-    Every family sees the same train and test sets (seeds `seed` and `seed + 10_000`, as `make_splits`), the same
-    initial seed and the same batch order. modality_dropout ({modality: p}) trains on data where each sample's
-    modality is missing with probability p (see `robustness`); the test set stays clean. Costs are measured on
-    the first `measure_batch` test samples. Each Row keeps its trained model in `.model`.
+    Every family sees the same train, validation and test sets (seeds `seed`, `seed + 20_000` and `seed + 10_000`,
+    as `make_splits`), the same initial seed and the same batch order. With n_val > 0 each keeps its epoch best on
+    the validation set, and with `patience` stops after that many epochs without a better one; `epochs` is then a
+    cap. modality_dropout ({modality: p}) trains on data where each sample's modality is missing with probability
+    p (see `robustness`); validation and test sets stay clean. Costs are measured on the first `measure_batch`
+    test samples. Each Row keeps its trained model in `.model`.
     """
     names = _check_names(families)
+    if n_val < 0 or (patience is not None and not n_val):
+        raise ValueError(f"early stopping needs a validation set: n_val={n_val}, patience={patience}")
     train = make_task(task, n_train, seed, p_missing=modality_dropout)
+    val = make_task(task, n_val, seed + 20_000) if n_val else None
     test = make_task(task, n_test, seed + 10_000)
+    if n_val:
+        fit_kwargs = {"keep_best": True, "patience": patience, **fit_kwargs}
     batch = {k: v[:measure_batch] for k, v in test.tensors().items()}
     rows = []
     for name in progress(names, desc=f"compare on {task}", **({} if show else {"disable": True})):
         start = time.perf_counter()
-        model = train_family(name, train, epochs=epochs, seed=seed, device=device, d=d, show=show, **fit_kwargs)
+        model = train_family(name, train, val, epochs=epochs, seed=seed, device=device, d=d, show=show,
+                             **fit_kwargs)
         seconds = time.perf_counter() - start
-        rows.append(Row(name, FAMILIES[name].chapter, evaluate(model, test), train_seconds=seconds, model=model,
-                        **measure_family(model, batch)))
+        rows.append(Row(name, FAMILIES[name].chapter, evaluate(model, test), train_seconds=seconds,
+                        best_epoch=model.history.best_epoch, model=model, **measure_family(model, batch)))
     return rows
 
 

@@ -62,6 +62,18 @@ def test_compare_is_deterministic_and_keeps_the_given_order():
     assert "LMF r=4" in table(first) and "concat + linear" in table(first)
 
 
+def test_compare_keeps_the_epoch_best_on_validation():
+    rows = compare("synergy", ["concat"], n_train=64, n_test=32, epochs=4, n_val=32, patience=1, show=False,
+                   measure_batch=8)
+    history = rows[0].model.history
+    assert rows[0].best_epoch == history.best_epoch and 1 <= history.best_epoch <= len(history.val_acc) <= 4
+    assert history.best_val_acc == max(history.val_acc)           # the kept epoch is the best one seen
+    fixed = compare("synergy", ["concat"], n_train=64, n_test=32, epochs=2, show=False, measure_batch=8)
+    assert fixed[0].best_epoch is None and len(fixed[0].model.history.val_acc) == 0
+    with pytest.raises(ValueError, match="validation set"):
+        compare("synergy", ["concat"], n_train=8, n_test=8, epochs=1, patience=2)
+
+
 def test_compare_defaults_to_the_whole_registry_in_order():
     rows = compare("redundant", n_train=16, n_test=8, epochs=1, show=False, measure_batch=4)
     assert [r.name for r in rows] == list(FAMILIES)
