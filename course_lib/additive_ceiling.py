@@ -2,8 +2,8 @@
 
 Late fusion that averages two heads' probabilities, and a linear head on a concatenation, both decide by
 "f(image) + g(text) > t": an additive rule. On `synergy` such a rule cannot be right everywhere, but it can beat
-chance by far, so chance is not their ceiling; this is. (Not in world/ceilings.py: the cached bench hashes world/
-whole, and a ceiling changes no trained row.)
+chance by far, so chance is not their ceiling; this is. (Outside world/, as ceilings.py is: the cached bench hashes
+world/ whole, and a ceiling changes no trained row.)
 """
 import itertools
 

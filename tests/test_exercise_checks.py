@@ -4,7 +4,7 @@ import torch
 
 from course_lib.exercises.ch01 import check_abstaining_mean
 from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax, check_split_heads
-from course_lib.exercises.ch04 import check_break_even_rank, check_tensor_fusion, check_tfn_flops
+from course_lib.exercises.ch04 import check_break_even_rank, check_pairs_task, check_tensor_fusion, check_tfn_flops
 from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
 from course_lib.exercises.ch06 import check_message, check_pmf_params, check_untrained
 from course_lib.exercises.chA import (check_bert_params, check_colour_blank_ceilings, check_mask_share,
@@ -19,7 +19,7 @@ def stub(*args):
 
 
 @pytest.mark.parametrize("check", [check_masked_softmax, check_split_heads, check_mass_on_target,
-                                   check_tensor_fusion, check_break_even_rank, check_tfn_flops,
+                                   check_tensor_fusion, check_break_even_rank, check_tfn_flops, check_pairs_task,
                                    check_layout, check_pool_cells, check_image_share,
                                    check_pmf_params, check_message, check_untrained,
                                    check_bert_params, check_mask_share, check_restored, check_colour_blank_ceilings,
@@ -71,6 +71,21 @@ def test_break_even_rank_catches_rounding_down(capsys):
     with pytest.raises(AssertionError, match="reaches TFN's size"):
         check_break_even_rank(lambda dims, d_out: math.ceil(math.prod(dims) / sum(dims)))   # forgot the appended 1
     check_break_even_rank(lambda dims, d_out: math.ceil(math.prod(d + 1 for d in dims) / sum(d + 1 for d in dims)))
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_pairs_task_catches_an_additive_or_a_three_way_task(capsys):
+    with pytest.raises(AssertionError, match="additive rule is already right on 100.0%"):
+        check_pairs_task(lambda: (1, 0, 0))                       # a sum of the three values
+    with pytest.raises(AssertionError, match="only 87.5%"):
+        check_pairs_task(lambda: (0, 0, 1))                       # the chapter's three-way sign
+    with pytest.raises(AssertionError, match="additive rule is already right on 100.0%"):
+        check_pairs_task(lambda: (1, 1, 0))                       # pairs, but the sum decides every cell
+    with pytest.raises(AssertionError, match="all three weights are 0"):
+        check_pairs_task(lambda: (0, 0, 0))
+    with pytest.raises(AssertionError, match="three finite numbers"):
+        check_pairs_task(lambda: (0, 1))
+    check_pairs_task(lambda: (0, 1, 0))                           # the solution: the pairs alone
     assert "correct!" in capsys.readouterr().out
 
 

@@ -52,6 +52,8 @@ def test_notebook_hygiene(path):
         assert not any(o["output_type"] == "error" for o in c["outputs"]), src(c)[:80]
         assert not ABSOLUTE.search(outputs_text(c)), f"absolute path in the output of: {src(c)[:80]}"
         assert not HEX.search(outputs_text(c)), f"memory address in the output of: {src(c)[:80]}"
+        assert not any(o["output_type"] == "execute_result" and "image/png" in o.get("data", {}) for o in c["outputs"]), \
+            f"a figure returned as the cell's value is drawn twice (end the cell with plt.show()): {src(c)[-80:]}"
     assert not ABSOLUTE.search(text), "absolute path in the source"
     assert "mode: full" in outputs_text(cells[1]), "committed outputs must come from a full-mode run"
     assert re.search(r"^\s*claim\(", text, re.M), "every chapter states its lesson through the claims ledger"

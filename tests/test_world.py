@@ -436,7 +436,7 @@ def test_registry():
 
 
 def test_trimodal_ceilings_are_exact():
-    from course_lib.world.ceilings import form_ceiling, trimodal_ceilings
+    from course_lib.ceilings import form_ceiling, trimodal_ceilings
     # the chapter-04 default of an earlier design: an additive rule of any per-level functions reaches 55/64 and a
     # pairwise one 63/64, far above sign(x_i + x_t + x_a)
     assert trimodal_ceilings(1, 0, 3) == {"unimodal": 40 / 64, "additive": 55 / 64, "pairwise": 63 / 64}
@@ -446,6 +446,15 @@ def test_trimodal_ceilings_are_exact():
     assert trimodal_ceilings(1, 0, 0)["additive"] == 1.0
     with pytest.raises(ValueError, match="unknown form"):
         form_ceiling([((0, 0, 0), 1)], "cubic")
+
+
+def test_trimodal_ceilings_print_nothing(capfd):
+    """scipy's milp (HiGHS) prints debug lines from C; a chapter cell computing the ceilings must not show them."""
+    from course_lib.ceilings import trimodal_ceilings
+    trimodal_ceilings(1, 0, 3)
+    print("after")
+    out, err = capfd.readouterr()
+    assert out == "after\n" and "Highs" not in err
 
 
 def test_synergy_additive_ceiling_matches_a_brute_force_over_scores():
@@ -486,3 +495,37 @@ def test_pairs_two_objects_name_both_in_shape_order():
     assert set(random.latents["differs"].tolist()) == {-1, RANDOM_NEGATIVE}
     with pytest.raises(ValueError, match="objects"):
         make_task("pairs", 10, objects=3)
+
+
+def test_interaction_shares_match_least_squares_on_the_cells():
+    """Each order's share equals what least squares on indicator features of that order adds to the fit (R^2)."""
+    import itertools
+
+    import numpy as np
+    from course_lib.ceilings import interaction_shares
+    x = np.array([-1, -1 / 3, 1 / 3, 1])
+    i, t, a = np.meshgrid(x, x, x, indexing="ij")
+    assert interaction_shares(i * t * a) == pytest.approx({1: 0, 2: 0, 3: 1})
+    assert interaction_shares(2 * i - t + a ** 2) == pytest.approx({1: 1, 2: 0, 3: 0})
+    assert interaction_shares(np.full((4, 4, 4), 3.0)) == {1: 0.0, 2: 0.0, 3: 0.0}
+    f = np.random.default_rng(0).normal(size=(3, 4, 5))             # levels need not be 4, nor equal
+    cells = list(itertools.product(*map(range, f.shape)))
+    y = np.array([f[c] for c in cells])
+
+    def r2(groups):
+        cols = [np.ones(len(cells))]
+        for g in groups:
+            for lv in itertools.product(*(range(f.shape[j]) for j in g)):
+                cols.append(np.array([float(tuple(c[j] for j in g) == lv) for c in cells]))
+        X = np.stack(cols, 1)
+        fit = X @ np.linalg.lstsq(X, y, rcond=None)[0]
+        return 1 - ((y - fit) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+
+    shares = interaction_shares(f)
+    assert shares[1] == pytest.approx(r2([(0,), (1,), (2,)]))
+    assert shares[1] + shares[2] == pytest.approx(r2([(0, 1), (0, 2), (1, 2)]))
+    assert sum(shares.values()) == pytest.approx(1)
+    with pytest.raises(ValueError, match=r"\(L1, L2, L3\) table; got shape \(4, 4\)"):
+        interaction_shares(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        interaction_shares(np.full((2, 2, 2), np.nan))

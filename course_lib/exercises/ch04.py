@@ -1,7 +1,11 @@
 """Checks for the exercises of notebooks/04_bilinear_tensor_lowrank.ipynb."""
+import math
+import numbers
+
 import torch
 
 from . import exercise
+from ..ceilings import trimodal_ceilings
 from ..fusion.tensor import TFN, lmf_params, outer, tfn_params
 from ..measure import count_flops
 
@@ -40,3 +44,21 @@ def check_tfn_flops(tfn_flops):
         if got * 2 == want:
             raise AssertionError("half the counter's number: a multiply-add counts as 2 FLOPs")
         assert got == want, f"TFN{(dims, d_out)} on {batch} samples: the counter says {want}, you said {got}"
+
+
+@exercise
+def check_pairs_task(pairs_task):
+    """pairs_task() -> (w_uni, w_bi, w_tri): a `trimodal` task that some pairwise rule solves on every cell (pairwise
+    ceiling 100%) while no additive rule reaches 90%."""
+    weights = pairs_task()
+    assert (isinstance(weights, (tuple, list)) and len(weights) == 3
+            and all(isinstance(w, numbers.Real) and math.isfinite(w) for w in weights)), \
+        f"return three finite numbers, (w_uni, w_bi, w_tri); got {weights!r}"
+    assert any(weights), "all three weights are 0: every score is 0 and no cell has a label"
+    ceilings = trimodal_ceilings(*weights)
+    if ceilings["pairwise"] < 1:
+        raise AssertionError(f"the best pairwise rule is right on only {ceilings['pairwise']:.1%} of the cells: "
+                             "your three-way term decides some cells on its own; weaken it against the pairs")
+    if ceilings["additive"] >= 0.9:
+        raise AssertionError(f"an additive rule is already right on {ceilings['additive']:.1%} of the cells: the "
+                             "unimodal terms decide most of them, so a model hardly needs the pairs; weaken w_uni")
