@@ -66,7 +66,7 @@ colab: $(VENV)  ## rewrite the Colab badges and setup cells from the repository 
 PYC         := .venv-colab/bin/python
 COLAB_PINS  := .ci/colab-versions.txt
 COLAB_NBS   := notebooks/00_why_fuse.ipynb notebooks/05_mmbt.ipynb notebooks/06_pmf.ipynb
-COLAB_UNITS := tests/test_backbones.py tests/test_fusion_mmbt.py tests/test_fusion_pmf.py tests/test_viz.py \
+COLAB_UNITS := tests/test_backbones.py tests/test_fusion_mmbt.py tests/test_fusion_pmf.py tests/test_viz.py tests/test_diagrams.py \
                tests/test_glossary.py tests/test_train.py tests/test_real_data.py tests/test_colab.py \
                tests/test_packaging.py
 COLAB_LACKS  = $(shell $(PYTHON3) -c 'import runpy; print(*map(repr, runpy.run_path("course_lib/colab.py")["COLAB_LACKS"]))')
