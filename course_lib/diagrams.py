@@ -2,21 +2,31 @@
 
 A diagram is a list of boxes (a tensor or a layer, coloured by what it belongs to) and arrows (data flow) on a
 canvas of abstract units; `draw` lays them out. Each public function returns one chapter's Figure:
-`attention_fusions` (03), `tfn_and_lmf` (04), `mmbt_sequence` (05), `pmf_layer` (06), `dual_encoder` and
-`mult_block` (07).
+`early_late_hybrid` (01), `gated_fusions` (02), `attention_fusions` (03), `tfn_and_lmf` (04), `mmbt_sequence` (05),
+`pmf_layer` (06), `dual_encoder` and `mult_block` (07).
 """
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import to_rgb
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-COLOURS = {"image": "#9ecae1", "text": "#fdae6b", "audio": "#a1d99b", "layer": "#f0f0f0", "frozen": "#d9d9d9",
-           "trained": "#fff3b0", "fused": "#dadaeb", "prompt": "#e7c6f0", "special": "#ffffff"}
+from .viz import COLOURS
+
+
+def _light(colour, strength: float = 0.55) -> tuple:
+    """`colour` mixed with white: a box's fill, pale enough for black text on it."""
+    return tuple(1 - strength * (1 - np.array(to_rgb(colour))))
+
+
+KINDS = {**{m: _light(c) for m, c in COLOURS.items()},      # each modality in its colour of every other plot
+         "layer": "#f0f0f0", "frozen": "#d9d9d9", "trained": "#fff3b0", "fused": "#dadaeb", "special": "#ffffff"}
 
 
 @dataclass
 class Box:
-    """A labelled box centred at (x, y), w x h canvas units, filled by `kind` (a COLOURS key)."""
+    """A labelled box centred at (x, y), w x h canvas units, filled by `kind` (a KINDS key)."""
     x: float
     y: float
     text: str
@@ -30,9 +40,9 @@ def draw(boxes: dict, arrows=(), *, size=(10, 4), title: str = "", notes=()):
     (x, y, text). Canvas units: the boxes' extent, padded by 0.5."""
     fig, ax = plt.subplots(figsize=size)
     for b in boxes.values():
-        if b.kind not in COLOURS:
-            raise ValueError(f"unknown box kind {b.kind!r}; use one of {sorted(COLOURS)}")
-        ax.add_patch(FancyBboxPatch((b.x - b.w / 2, b.y - b.h / 2), b.w, b.h, fc=COLOURS[b.kind], ec="#555555",
+        if b.kind not in KINDS:
+            raise ValueError(f"unknown box kind {b.kind!r}; use one of {sorted(KINDS)}")
+        ax.add_patch(FancyBboxPatch((b.x - b.w / 2, b.y - b.h / 2), b.w, b.h, fc=KINDS[b.kind], ec="#555555",
                                     lw=0.8, boxstyle="round,pad=0.02,rounding_size=0.08"))
         ax.text(b.x, b.y, b.text, ha="center", va="center", fontsize=8.5)
     for arrow in arrows:
@@ -57,6 +67,49 @@ def draw(boxes: dict, arrows=(), *, size=(10, 4), title: str = "", notes=()):
     ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def early_late_hybrid():
+    """Chapter 01: early fusion (one model on the concatenation), late fusion (a model per modality, decisions
+    averaged) and hybrid (both, averaged)."""
+    boxes = {}
+    for name, x0 in (("early", 0.0), ("late", 4.6), ("hybrid", 9.2)):
+        boxes[f"{name}_i"] = Box(x0, 0, "$h_{img}$", "image", 1.4)
+        boxes[f"{name}_t"] = Box(x0 + 2.0, 0, "$h_{txt}$", "text", 1.4)
+    boxes |= {"cat": Box(1.0, 1.3, "$[h_{img};\\ h_{txt}]$ → MLP", "fused", 2.6),
+              "p_early": Box(1.0, 2.6, "$p_{early}(y \\mid x)$", "trained", 2.2),
+              "f_i": Box(4.6, 1.3, "$f_{img}$ → $p_{img}$", "trained", 1.6),
+              "f_t": Box(6.6, 1.3, "$f_{txt}$ → $p_{txt}$", "trained", 1.6),
+              "mean": Box(5.6, 2.6, "$\\frac{1}{M} \\Sigma_m\\, p_m$ (or a vote)", "fused", 2.6),
+              "h_i": Box(8.6, 1.3, "$p_{img}$", "trained", 1.3), "h_cat": Box(10.2, 1.3, "$p_{early}$", "trained", 1.3),
+              "h_t": Box(11.8, 1.3, "$p_{txt}$", "trained", 1.3),
+              "h_mean": Box(10.2, 2.6, "$\\frac{1}{M+1}(p_{early} + \\Sigma_m\\, p_m)$", "fused", 3.0)}
+    arrows = [("early_i", "cat"), ("early_t", "cat"), ("cat", "p_early"), ("late_i", "f_i"), ("late_t", "f_t"),
+              ("f_i", "mean"), ("f_t", "mean"), ("hybrid_i", "h_i"), ("hybrid_t", "h_t"), ("hybrid_i", "h_cat"),
+              ("hybrid_t", "h_cat"), ("h_i", "h_mean"), ("h_cat", "h_mean"), ("h_t", "h_mean")]
+    notes = [(1.0, 3.4, "early: fuse the features"), (5.6, 3.4, "late: fuse the decisions"),
+             (10.2, 3.4, "hybrid: both")]
+    return draw(boxes, arrows, size=(11, 3.4), notes=notes)
+
+
+def gated_fusions():
+    """Chapter 02: the seed's GRU-like gate (update z, reset r) beside the gated multimodal unit (GMU)."""
+    boxes = {"x1": Box(0, 0, "$x_1$ (image)", "image", 1.8), "x2": Box(3.6, 0, "$x_2$ (text)", "text", 1.8),
+             "r": Box(0, 1.3, "$r = \\sigma(W_r [x_1; x_2])$", "trained", 2.6),
+             "z": Box(3.6, 1.3, "$z = \\sigma(W_z [x_1; x_2])$", "trained", 2.6),
+             "cand": Box(0.6, 2.6, "$\\tilde h = \\tanh(W_h [r \\odot x_1; x_2])$", "fused", 3.4),
+             "h": Box(1.8, 3.9, "$h = z \\odot \\tilde h + (1 - z) \\odot x_2$", "fused", 3.6),
+             "xv": Box(7.6, 0, "$x_v$", "image", 1.2), "xt": Box(10.4, 0, "$x_t$", "text", 1.2),
+             "hv": Box(7.6, 1.3, "$h_v = \\tanh(W_v x_v)$", "trained", 2.2),
+             "zg": Box(9.0, 2.6, "$z = \\sigma(W_z [x_v; x_t])$", "trained", 2.6),
+             "ht": Box(10.4, 1.3, "$h_t = \\tanh(W_t x_t)$", "trained", 2.2),
+             "hg": Box(9.0, 3.9, "$h = z \\odot h_v + (1 - z) \\odot h_t$", "fused", 3.6)}
+    arrows = [("x1", "r"), ("x2", "r"), ("x1", "z"), ("x2", "z"), ("r", "cand"), ("x2", "cand"), ("cand", "h"),
+              ("z", "h"), ("x2", "h"), ("xv", "hv"), ("xt", "ht"), ("xv", "zg"), ("xt", "zg"), ("hv", "hg"), ("ht", "hg"),
+              ("zg", "hg")]
+    notes = [(1.8, 4.7, "GRU-like gate: $x_2$ reaches $h$ twice, $x_1$ once, through $r$"),
+             (9.0, 4.7, "GMU: the gate $z$ weighs two projected modalities")]
+    return draw(boxes, arrows, size=(10, 4.4), notes=notes)
 
 
 def attention_fusions():

@@ -11,10 +11,13 @@ import pytest  # noqa: E402
 from course_lib import diagrams  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOWN = {"03_attention_fusion": ["attention_fusions"], "04_bilinear_tensor_lowrank": ["tfn_and_lmf"],
+SHOWN = {"01_early_late_hybrid": ["early_late_hybrid"], "02_gated_fusion": ["gated_fusions"],
+         "03_attention_fusion": ["attention_fusions"], "04_bilinear_tensor_lowrank": ["tfn_and_lmf"],
          "05_mmbt": ["mmbt_sequence"], "06_pmf": ["pmf_layer"],
          "07_coordinated_and_sequence": ["dual_encoder", "mult_block"]}
-NAMES = {"attention_fusions": ["V + P", "s_{img}", "X'_{\\mathtt{CLS}}"],
+NAMES = {"early_late_hybrid": ["[h_{img};\\ h_{txt}]", "p_{early}", "\\frac{1}{M+1}"],
+         "gated_fusions": ["r \\odot x_1", "(1 - z) \\odot x_2", "h_v = \\tanh(W_v x_v)", "\\sigma(W_z [x_v; x_t])"],
+         "attention_fusions": ["V + P", "s_{img}", "X'_{\\mathtt{CLS}}"],
          "tfn_and_lmf": ["z_a \\otimes z_b \\otimes z_c", "W_a^{(i)} z_a", "[h_a;\\, 1]"],
          "mmbt_sequence": ["[CLS]", "[SEP]", "$v_1$", "$w_1$", "S_s"],
          "pmf_layer": ["Q^t_l", "C^v_l", "F^v_l", "g^{t\\to v}_l", "z^{v\\to t}_l"],
@@ -64,3 +67,15 @@ def test_each_chapter_shows_its_architecture(stem):
                      and f"diagrams.{name}()" in "".join(c["source"])), None)
         assert cell is not None, f"{stem} should draw diagrams.{name}()"
         assert any("image/png" in o.get("data", {}) for o in cell["outputs"]), "commit the drawn figure"
+
+
+def test_modalities_keep_the_colours_of_every_other_plot():
+    """A diagram's image boxes are a pale version of viz.COLOURS['image'] (the course's one colour per modality)."""
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    from course_lib.viz import COLOURS
+    for modality, colour in COLOURS.items():
+        pale, full = np.array(diagrams.KINDS[modality]), np.array(to_rgb(colour))
+        white_share = (pale - full) / (1 - full + 1e-9)           # how far toward white each channel moved
+        assert np.allclose(white_share[full < 1], white_share[full < 1][0], atol=1e-6), modality
