@@ -35,7 +35,7 @@ class Box:
     h: float = 0.6
 
 
-def draw(boxes: dict, arrows=(), *, size=(10, 4), title: str = "", notes=()):
+def draw(boxes: dict, arrows=(), *, size=(10, 4), notes=()):
     """A Figure of `boxes` ({name: Box}) joined by `arrows` ((from, to) or (from, to, label)); `notes` are free texts
     (x, y, text). Canvas units: the boxes' extent, padded by 0.5."""
     fig, ax = plt.subplots(figsize=size)
@@ -63,7 +63,7 @@ def draw(boxes: dict, arrows=(), *, size=(10, 4), title: str = "", notes=()):
         ax.text(x, y, text, fontsize=8, ha="center", va="center", color="#333333", style="italic")
     xs = [b.x - b.w / 2 for b in boxes.values()] + [b.x + b.w / 2 for b in boxes.values()]
     ys = [b.y - b.h / 2 for b in boxes.values()] + [b.y + b.h / 2 for b in boxes.values()]
-    ax.set(xlim=(min(xs) - 0.5, max(xs) + 0.5), ylim=(min(ys) - 0.5, max(ys) + 0.5), aspect="equal", title=title)
+    ax.set(xlim=(min(xs) - 0.5, max(xs) + 0.5), ylim=(min(ys) - 0.5, max(ys) + 0.5), aspect="equal")
     ax.axis("off")
     fig.tight_layout()
     return fig
@@ -81,7 +81,8 @@ def early_late_hybrid():
               "f_i": Box(4.6, 1.3, "$f_{img}$ → $p_{img}$", "trained", 1.6),
               "f_t": Box(6.6, 1.3, "$f_{txt}$ → $p_{txt}$", "trained", 1.6),
               "mean": Box(5.6, 2.6, "$\\frac{1}{M} \\Sigma_m\\, p_m$ (or a vote)", "fused", 2.6),
-              "h_i": Box(8.6, 1.3, "$p_{img}$", "trained", 1.3), "h_cat": Box(10.2, 1.3, "$p_{early}$", "trained", 1.3),
+              "h_i": Box(8.6, 1.3, "$p_{img}$", "trained", 1.3),
+              "h_cat": Box(10.2, 1.3, "$p_{early}$", "trained", 1.3),
               "h_t": Box(11.8, 1.3, "$p_{txt}$", "trained", 1.3),
               "h_mean": Box(10.2, 2.6, "$\\frac{1}{M+1}(p_{early} + \\Sigma_m\\, p_m)$", "fused", 3.0)}
     arrows = [("early_i", "cat"), ("early_t", "cat"), ("cat", "p_early"), ("late_i", "f_i"), ("late_t", "f_t"),
@@ -105,8 +106,8 @@ def gated_fusions():
              "ht": Box(10.4, 1.3, "$h_t = \\tanh(W_t x_t)$", "trained", 2.2),
              "hg": Box(9.0, 3.9, "$h = z \\odot h_v + (1 - z) \\odot h_t$", "fused", 3.6)}
     arrows = [("x1", "r"), ("x2", "r"), ("x1", "z"), ("x2", "z"), ("r", "cand"), ("x2", "cand"), ("cand", "h"),
-              ("z", "h"), ("x2", "h"), ("xv", "hv"), ("xt", "ht"), ("xv", "zg"), ("xt", "zg"), ("hv", "hg"), ("ht", "hg"),
-              ("zg", "hg")]
+              ("z", "h"), ("x2", "h"), ("xv", "hv"), ("xt", "ht"), ("xv", "zg"), ("xt", "zg"), ("hv", "hg"),
+              ("ht", "hg"), ("zg", "hg")]
     notes = [(1.8, 4.7, "GRU-like gate: $x_2$ reaches $h$ twice, $x_1$ once, through $r$"),
              (9.0, 4.7, "GMU: the gate $z$ weighs two projected modalities")]
     return draw(boxes, arrows, size=(10, 4.4), notes=notes)
