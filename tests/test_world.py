@@ -109,9 +109,10 @@ def test_shapes_dtypes_and_masks(small, key):
 
 @pytest.mark.parametrize("name", ["redundant", "qa"])
 def test_speed(name):
-    start = time.perf_counter()
+    """10,000 samples in under 10 s of this process's CPU time (not wall time: a busy machine must not fail it)."""
+    start = time.process_time()
     make_task(name, 10_000)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
 
 
 @pytest.mark.parametrize("key", ["redundant", "bag-most"])
