@@ -1,15 +1,22 @@
 """The exercise checks: an untouched stub is 'not attempted', a right answer passes, a classic wrong one is caught."""
+import inspect
+import json
+import math
+import textwrap
+from pathlib import Path
+
 import pytest
 import torch
 
-from course_lib.exercises.ch01 import check_abstaining_mean
-from course_lib.exercises.ch03 import check_mass_on_target, check_masked_softmax, check_split_heads
+from course_lib.exercises.ch01 import check_abstaining_mean, check_late_complementary
+from course_lib.exercises.ch02 import ReferenceIAFF, _iaff, check_iaff, check_saturated_gate
+from course_lib.exercises.ch03 import check_crossover, check_masked_softmax, check_self_attend
 from course_lib.exercises.ch04 import check_break_even_rank, check_pairs_task, check_tensor_fusion, check_tfn_flops
 from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
 from course_lib.exercises.ch06 import check_message, check_pmf_params, check_untrained
 from course_lib.exercises.chA import (check_bert_params, check_colour_blank_ceilings, check_mask_share,
                                       check_restored)
-from course_lib.exercises.ch07 import check_clip_loss, check_fractional_positions, check_recall_at_1
+from course_lib.exercises.ch07 import check_clip_loss, check_recall_at_1, check_uniform_infonce
 from course_lib.exercises.ch09 import check_and_pid, check_conditional_mi, check_synergy_task
 from course_lib.world import VOCAB
 
@@ -18,12 +25,13 @@ def stub(*args):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize("check", [check_masked_softmax, check_split_heads, check_mass_on_target,
+@pytest.mark.parametrize("check", [check_late_complementary, check_saturated_gate, check_iaff,
+                                   check_masked_softmax, check_self_attend, check_crossover,
                                    check_tensor_fusion, check_break_even_rank, check_tfn_flops, check_pairs_task,
                                    check_layout, check_pool_cells, check_image_share,
                                    check_pmf_params, check_message, check_untrained,
                                    check_bert_params, check_mask_share, check_restored, check_colour_blank_ceilings,
-                                   check_clip_loss, check_fractional_positions, check_recall_at_1,
+                                   check_clip_loss, check_uniform_infonce, check_recall_at_1,
                                    check_conditional_mi, check_and_pid, check_synergy_task, check_abstaining_mean])
 def test_untouched_stub_is_not_attempted(check, capsys):
     check(stub)
@@ -37,18 +45,83 @@ def test_masked_softmax_catches_masking_after_the_softmax(capsys):
     assert "correct!" in capsys.readouterr().out
 
 
-def test_split_heads_catches_the_plain_view(capsys):
-    with pytest.raises(AssertionError, match="mixes tokens"):
-        check_split_heads(lambda x, h: x.view(x.shape[0], h, x.shape[1], -1))
-    check_split_heads(lambda x, h: x.view(*x.shape[:2], h, -1).transpose(1, 2))
+def test_self_attend_catches_the_seeds_call_and_the_half_transpose(capsys):
+    with pytest.raises(AssertionError, match="seed's call"):
+        check_self_attend(lambda mha, x: mha(x, x, x)[0])
+    with pytest.raises(AssertionError, match="not out"):
+        check_self_attend(lambda mha, x: mha(*[x.transpose(0, 1)] * 3)[0])
+    check_self_attend(lambda mha, x: mha(*[x.transpose(0, 1)] * 3)[0].transpose(0, 1))
     assert "correct!" in capsys.readouterr().out
 
 
-def test_mass_on_target_catches_the_complement(capsys):
-    with pytest.raises(AssertionError, match="off"):
-        check_mass_on_target(lambda w, t: (w * ~t).sum(-1))
-    check_mass_on_target(lambda w, t: (w * t).sum(-1))
+@pytest.mark.parametrize("wrong,hint", [(1, "every linear layer"), (2, "MLP is a linear layer"), (6, "2D wide"),
+                                        (8, "two"), (5, "you said")])
+def test_crossover_catches_each_miscount(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_crossover(lambda D: wrong * D)
+
+
+def test_crossover_accepts_4D(capsys):
+    check_crossover(lambda D: 4 * D)
     assert "correct!" in capsys.readouterr().out
+
+
+# ---- chapters 01 and 02
+
+
+@pytest.mark.parametrize("guess,hint", [({"mean": 0.5, "vote": 0.75}, "peaks at the truth"),
+                                        ({"mean": 1.0, "vote": 0.5}, "Count the four cases"),
+                                        ({"mean": 1.0, "vote": 0.25}, "Count the four cases"),
+                                        ({"mean": 1.0, "vote": 1.0}, "without a single vote"),
+                                        ({"mean": 100, "vote": 75}, "share in")])
+def test_late_complementary_catches_the_classic_predictions(guess, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_late_complementary(lambda: guess)
+
+
+def test_late_complementary_accepts_the_derivation(capsys):
+    check_late_complementary(lambda: {"mean": 1.0, "vote": 0.75})
+    assert "correct!" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("guess,hint", [({"W_t"}, "slope of the sigmoid"), ({"W_z"}, "multiplied by 0"),
+                                        ({"W_v"}, "multiplied by 0"), ({"W_v", "W_t", "W_z"}, "copied through"),
+                                        ({"W_q"}, "set of names")])
+def test_saturated_gate_catches_the_classic_answers(guess, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_saturated_gate(lambda: guess)
+
+
+def test_saturated_gate_accepts_the_two_dead_weights(capsys):
+    check_saturated_gate(lambda: {"W_t", "W_z"})
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_reference_iaff_leaves_global_att2_untrained():
+    m = ReferenceIAFF(8)
+    m(torch.randn(2, 3, 8), torch.randn(2, 3, 8)).sum().backward()
+    silent = {name.split(".")[0] for name, p in m.named_parameters() if p.grad is None}
+    assert silent == {"global_att2"}
+
+
+@pytest.mark.parametrize("wrong,hint", [(lambda m, x, y: m(x, y), "reference's forward"),
+                                        (lambda m, x, y: _iaff(m, x, y, second_input="x + y"), "iterative"),
+                                        (lambda m, x, y: _iaff(m, x, y, out="xi"), "not xi and y"),
+                                        (lambda m, x, y: _iaff(m, x, y).detach(), "no graph")])
+def test_iaff_catches_the_bug_and_the_wrong_fixes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_iaff(wrong)
+
+
+def test_iaff_accepts_the_paper(capsys):
+    check_iaff(_iaff)
+    assert "correct!" in capsys.readouterr().out
+
+
+def test_chapter_02_shows_the_reference_forward_as_it_runs():
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "02_gated_fusion.ipynb").read_text())
+    shown = "".join(next("".join(c["source"]) for c in nb["cells"] if "**Exercise 3 (debug).**" in "".join(c["source"])))
+    assert textwrap.dedent(inspect.getsource(ReferenceIAFF.forward)) in shown
 
 
 # ---- chapter 04
@@ -242,13 +315,16 @@ def test_clip_loss_catches_one_direction_and_the_sum(capsys):
     assert "correct!" in capsys.readouterr().out
 
 
-def test_fractional_positions_catches_the_padded_length_and_the_left_edge(capsys):
-    index = lambda m: (m.long().cumsum(1) - 1).float()
-    with pytest.raises(AssertionError, match="padded length"):
-        check_fractional_positions(lambda m, span: (index(m) + 0.5) / m.shape[1] * span)
-    with pytest.raises(AssertionError, match="middle of its slot"):
-        check_fractional_positions(lambda m, span: index(m) / m.sum(1, keepdim=True) * span)
-    check_fractional_positions(lambda m, span: (index(m) + 0.5) / m.sum(1, keepdim=True) * span)
+@pytest.mark.parametrize("wrong,hint", [(math.log2, "nats"), (lambda B: 2 * math.log(B), "averages"),
+                                        (lambda B: math.log(B - 1), "one of the B classes"), (lambda B: 1 / B, "chance"),
+                                        (lambda B: B, "you said")])
+def test_uniform_infonce_catches_the_classic_answers(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_uniform_infonce(wrong)
+
+
+def test_uniform_infonce_accepts_log_B(capsys):
+    check_uniform_infonce(math.log)
     assert "correct!" in capsys.readouterr().out
 
 

@@ -24,17 +24,40 @@ def check_masked_mean(masked_mean):
     assert torch.allclose(masked_mean(h2, mask), want, atol=1e-3), "the values at padded items leak into the mean"
 
 
+def _torn_models(n=20000, seed=1):
+    """Ideal unimodal models on `complementary` (y = 2 b_img + b_txt): each knows its bit and is torn 50/50 between
+    the two classes its bit allows; a whisper of noise decides which of the two its argmax names.
+    Returns (image logits, text logits, labels): (n, 4), (n, 4), (n,)."""
+    g = torch.Generator().manual_seed(seed)
+    b_img, b_txt = torch.randint(2, (n,), generator=g), torch.randint(2, (n,), generator=g)
+    classes = torch.arange(4)
+    allowed_img = (classes[None] // 2) == b_img[:, None]          # (n, 4): the image knows the shape bit
+    allowed_txt = (classes[None] % 2) == b_txt[:, None]           # the text knows the material bit
+    def torn(allowed):
+        return torch.where(allowed, 0.0, -30.0) + 1e-4 * torch.randn(n, 4, generator=g)
+    return torn(allowed_img), torn(allowed_txt), 2 * b_img + b_txt
+
+
 @exercise
-def check_average_probabilities(average_probabilities):
-    """average_probabilities(*logits) -> (B, C): the mean of the softmax of each modality's logits (B, C)."""
-    g = torch.Generator().manual_seed(1)
-    logits = [torch.randn(7, 3, generator=g) for _ in range(3)]
-    got = average_probabilities(*logits)
-    want = torch.stack([l.softmax(-1) for l in logits]).mean(0)
-    assert tuple(got.shape) == (7, 3), f"expected (7, 3), got {tuple(got.shape)}"
-    if torch.allclose(got, torch.stack(logits).mean(0).softmax(-1), atol=1e-6):
-        raise AssertionError("that is the softmax of the averaged logits: average the probabilities instead")
-    assert torch.allclose(got, want, atol=1e-6), "average the per-modality probabilities (softmax over classes)"
+def check_late_complementary(predict_late_complementary):
+    """predict_late_complementary() -> {"mean": accuracy, "vote": accuracy}, both in [0, 1]."""
+    from ..fusion.early_late import LateFusion
+    guess = predict_late_complementary()
+    assert isinstance(guess, dict) and set(guess) == {"mean", "vote"}, \
+        f'return a dict with the keys "mean" and "vote", got {guess!r}'
+    assert all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in guess.values()), \
+        f"give each accuracy as a share in [0, 1], got {guess!r}"
+    image, text, y = _torn_models()
+    measured = {rule: (LateFusion(rule)(image, text).argmax(-1) == y).float().mean().item() for rule in guess}
+    if abs(guess["mean"] - measured["mean"]) > 0.03:
+        raise AssertionError(f"the mean rule measures {measured['mean']:.3f}. Each model gives the true class 1/2 and "
+                             "one wrong class 1/2, but the two wrong classes differ: the average peaks at the truth")
+    if abs(guess["vote"] - 0.5) < 0.03 or abs(guess["vote"] - 0.25) < 0.03:
+        raise AssertionError(f"the vote rule measures {measured['vote']:.3f}. Count the four cases: each model names "
+                             "the truth or its wrong class, and a 1-1 tie goes to the class with the higher mean "
+                             "probability")
+    assert abs(guess["vote"] - measured["vote"]) <= 0.03, \
+        f"the vote rule measures {measured['vote']:.3f}: when is the truth left without a single vote?"
 
 
 @exercise

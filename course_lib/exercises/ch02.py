@@ -1,7 +1,6 @@
 """Checks for the exercises of notebooks/02_gated_fusion.ipynb."""
-import copy
-
 import torch
+import torch.nn as nn
 
 from . import exercise
 from ..fusion.gated import GMU
@@ -38,39 +37,95 @@ def check_gmu_one_sample(gmu_one_sample):
     assert _close(h, gmu(x_v[None], x_t[None])[0]), "your h differs from course_lib's GMU on the same weights"
 
 
+GMU_WEIGHTS = ("W_v", "W_t", "W_z")
+
+
 @exercise
-def check_fixed_gate(fixed_gate):
-    """fixed_gate(gmu, x_v (B, D_v), x_t (B, D_t), w) -> (B, D): the GMU's output with its gate frozen at w."""
+def check_saturated_gate(stops_learning):
+    """stops_learning() -> the set of the GMU's weights, among "W_v", "W_t", "W_z", whose gradient (nearly) vanishes
+    when the gate is saturated at z = 1 for every sample and feature."""
+    guess = stops_learning()
+    assert isinstance(guess, (set, frozenset)) and guess <= set(GMU_WEIGHTS), \
+        f"return a set of names among {GMU_WEIGHTS}, got {guess!r}"
     torch.manual_seed(0)
     gmu = GMU(6, 4, 5)
-    x_v, x_t = torch.randn(7, 6), torch.randn(7, 4)
-    for w in (0.5, 0.2, 1.0):
-        frozen = copy.deepcopy(gmu)
-        frozen.z_fixed = w
-        want = frozen(x_v, x_t).detach()
-        got = fixed_gate(gmu, x_v, x_t, w)
-        assert torch.is_tensor(got) and tuple(got.shape) == (7, 5), f"expected a (7, 5) tensor, got {got!r}"
-        got = got.detach()
-        if _close(got, gmu(x_v, x_t).detach()) and not _close(got, want):
-            raise AssertionError("that is the GMU with its learned gate: use the constant w instead of z")
-        if _close(got, w * gmu.W_v(x_v).detach() + (1 - w) * gmu.W_t(x_t).detach()):
-            raise AssertionError("mix the candidates h_v = tanh(W_v x_v) and h_t = tanh(W_t x_t): the tanh is missing")
-        assert _close(got, want), f"with w = {w}: the output should be w * h_v + (1 - w) * h_t"
+    with torch.no_grad():
+        gmu.W_z.weight.fill_(3.0)                 # positive inputs below: W_z [x_v; x_t] >= 3, z = 1 to 4 decimals
+    x_v, x_t = torch.rand(32, 6) + 1, torch.rand(32, 4) + 1
+    assert gmu.gate(x_v, x_t).min() > 0.9999
+    (gmu(x_v, x_t) - torch.randn(32, 5)).pow(2).sum().backward()
+    grad = {name: getattr(gmu, name).weight.grad.abs().max().item() for name in GMU_WEIGHTS}
+    dead = {name for name, g in grad.items() if g < 1e-4}
+    measured = ", ".join(f"{name} {grad[name]:.1e}" for name in GMU_WEIGHTS)
+    if "W_t" not in guess:
+        raise AssertionError(f"largest gradients: {measured}. h_t enters h as (1 - z) * h_t: at z = 1 it is multiplied "
+                             "by 0, and so is every gradient that flows back into W_t")
+    if "W_z" not in guess:
+        raise AssertionError(f"largest gradients: {measured}. The gate's own weights: what is the slope of the sigmoid, "
+                             "sigma'(s) = sigma(s) (1 - sigma(s)), where sigma(s) = 1?")
+    assert guess == dead, f"largest gradients: {measured}: the image's candidate is copied through whole"
+
+
+class ReferenceIAFF(nn.Module):
+    """iAFF as the reference implementation writes it (Dai et al.'s open-aff, aff_pytorch/aff_net/fusion.py, copied
+    into many projects), on cells (B, N, D): each 1 x 1 convolution becomes a Linear over D, BatchNorm is dropped,
+    and the global branch averages over the N cells. The forward is theirs, line for line."""
+
+    def __init__(self, d, r=4):
+        super().__init__()
+        def bottleneck():
+            return nn.Sequential(nn.Linear(d, d // r), nn.ReLU(), nn.Linear(d // r, d))
+        self.local_att, self.global_att = bottleneck(), bottleneck()
+        self.local_att2, self.global_att2 = bottleneck(), bottleneck()
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x, residual):
+        xa = x + residual
+        xl = self.local_att(xa)
+        xg = self.global_att(xa.mean(1, keepdim=True))
+        xlg = xl + xg
+        wei = self.sigmoid(xlg)
+        xi = x * wei + residual * (1 - wei)
+
+        xl2 = self.local_att2(xi)
+        xg2 = self.global_att(xi.mean(1, keepdim=True))
+        xlg2 = xl2 + xg2
+        wei2 = self.sigmoid(xlg2)
+        xo = x * wei2 + residual * (1 - wei2)
+        return xo
+
+
+def _iaff(m, x, y, second_input="xi", second_global="global_att2", out="xy"):
+    """iAFF with the reference's layers; the keywords rebuild the classic wrong versions."""
+    def gate(local, glob, s):
+        return torch.sigmoid(local(s) + glob(s.mean(1, keepdim=True)))
+    w = gate(m.local_att, m.global_att, x + y)
+    xi = x * w + y * (1 - w)
+    w2 = gate(m.local_att2, getattr(m, second_global), xi if second_input == "xi" else x + y)
+    return x * w2 + y * (1 - w2) if out == "xy" else xi * w2 + y * (1 - w2)
 
 
 @exercise
-def check_weight_on_clean(weight_on_clean):
-    """weight_on_clean(w_img (N,), damaged (N,)) -> (K,): the weight on the intact modality of each broken sample."""
-    w_img = torch.tensor([0.9, 0.2, 0.7, 0.5, 0.1, 0.8, 0.4])
-    damaged = torch.tensor([-1, 0, 1, 1, 0, -1, 0])
-    want = torch.tensor([0.8, 0.7, 0.5, 0.9, 0.6])
-    got = weight_on_clean(w_img, damaged)
-    assert torch.is_tensor(got), f"return a tensor, got {type(got).__name__}"
-    if got.shape == w_img.shape:
-        raise AssertionError("keep only the samples with a broken modality (damaged 0 or 1), drop the intact ones (-1)")
-    assert tuple(got.shape) == (5,), f"5 of these 7 samples have a broken modality: expected (5,), got {tuple(got.shape)}"
-    if _close(got, w_img[damaged >= 0]):
-        raise AssertionError("for a broken image (damaged 0) the intact modality is the text: its weight is 1 - w_img")
-    if _close(got, 1 - w_img[damaged >= 0]):
-        raise AssertionError("for a broken text (damaged 1) the intact modality is the image: its weight is w_img")
-    assert _close(got, want), "per broken sample: 1 - w_img if the image is broken, w_img if the text is broken"
+def check_iaff(iaff_forward):
+    """iaff_forward(m: ReferenceIAFF, x (B, N, D), y (B, N, D)) -> (B, N, D): iAFF as the paper defines it."""
+    torch.manual_seed(0)
+    m = ReferenceIAFF(8)
+    x, y = torch.randn(3, 5, 8), torch.randn(3, 5, 8)
+    got = iaff_forward(m, x, y)
+    assert torch.is_tensor(got) and got.shape == x.shape, f"expected a {tuple(x.shape)} tensor, got {got!r}"
+    if _close(got, m(x, y).detach()):
+        raise AssertionError("that is the reference's forward, bug included: which global branch does its second "
+                             "stage call? Look for a layer that is built and never used")
+    if _close(got, _iaff(m, x, y, second_input="x + y").detach()):
+        raise AssertionError("the second gate reads the first fusion's output xi, not x + y again: that is what makes "
+                             "it iterative")
+    if _close(got, _iaff(m, x, y, out="xi").detach()):
+        raise AssertionError("the second gate mixes the inputs x and y, as the first does, not xi and y")
+    assert _close(got, _iaff(m, x, y).detach()), \
+        "xi = x * w + y * (1 - w) with w from (local_att, global_att) on x + y; then the same with (local_att2, " \
+        "global_att2) on xi, mixing x and y again"
+    assert got.requires_grad, "your output has no graph: build it from m's layers and do not detach it"
+    m.zero_grad()
+    got.sum().backward()
+    silent = [name for name, p in m.named_parameters() if p.grad is None or not p.grad.any()]
+    assert not silent, f"these parameters get no gradient from your output: {silent}"

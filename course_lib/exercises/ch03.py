@@ -1,8 +1,10 @@
 """Checks for the exercises of notebooks/03_attention_fusion.ipynb."""
 import torch
+import torch.nn as nn
 
 from . import exercise
-from ..fusion.attention import MultiHeadAttention
+from ..fusion.attention import Block
+from ..measure import count_flops
 
 
 def _close(a, b, atol=1e-5):
@@ -28,31 +30,50 @@ def check_masked_softmax(masked_softmax):
 
 
 @exercise
-def check_split_heads(split_heads):
-    """split_heads(x (B, T, D), heads) -> (B, H, T, D/H), head h holding features h*D/H .. (h+1)*D/H - 1."""
-    x = torch.arange(2 * 5 * 12, dtype=torch.float32).reshape(2, 5, 12)
-    mha = MultiHeadAttention(12, heads=3)
-    got = split_heads(x, 3)
-    assert torch.is_tensor(got) and tuple(got.shape) == (2, 3, 5, 4), f"expected shape (2, 3, 5, 4), got {got!r}"
-    if _close(got, x.view(2, 3, 5, 4)):
-        raise AssertionError("x.view(B, H, T, D/H) has the right shape but mixes tokens into heads: view as "
-                             "(B, T, H, D/H) first, then swap the T and H axes")
-    assert _close(got[:, 1], x[:, :, 4:8]), "head 1 must hold features 4..7 of every token"
-    assert _close(got, mha.split(x)), "your split differs from MultiHeadAttention.split"
-    assert _close(split_heads(x, 1)[:, 0], x), "with one head, the head is the whole feature vector"
+def check_self_attend(self_attend):
+    """self_attend(mha: nn.MultiheadAttention built without batch_first, x (B, S, D)) -> (B, S, D), each sample's
+    tokens attending over that sample's tokens only."""
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(8, num_heads=2)
+    x = torch.randn(3, 5, 8)
+    got = self_attend(mha, x)
+    seed_form = mha(x, x, x)[0].detach()
+    assert torch.is_tensor(got), f"return the attended tokens, a tensor; got {type(got).__name__}"
+    if got.shape == (5, 3, 8):
+        raise AssertionError("you moved the batch axis in but not out: give the result back as (B, S, D)")
+    assert got.shape == x.shape, f"expected (B, S, D) = {tuple(x.shape)}, got {tuple(got.shape)}"
+    if _close(got, seed_form):
+        raise AssertionError("that is the seed's call: without batch_first the module reads x as (S, B, D), so each "
+                             "position attends over the batch's samples instead of over its own sample's tokens")
+    want = torch.stack([mha(x_b, x_b, x_b)[0] for x_b in x]).detach()   # one unbatched (S, D) sample at a time
+    assert _close(got, want), "each sample must attend over its own S tokens, as when it is run alone"
+    moved = x.clone()
+    moved[0] += 1.0
+    assert _close(self_attend(mha, moved)[1:], got[1:]), "changing sample 0 must leave the other samples alone"
 
 
 @exercise
-def check_mass_on_target(mass_on_target):
-    """mass_on_target(weights (B, N), targets (B, N) bool) -> (B,) the weight on each sample's target cells."""
-    weights = torch.tensor([[0.5, 0.25, 0.25, 0.0], [0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]])
-    targets = torch.tensor([[True, False, False, False], [False, True, True, True], [True, True, False, False]])
-    got = mass_on_target(weights, targets)
-    assert torch.is_tensor(got) and tuple(got.shape) == (3,), f"expected one number per sample, shape (3,); got {got!r}"
-    if _close(got, (weights * ~targets).sum(-1)):
-        raise AssertionError("that is the mass *off* the target: sum the weights where targets is True")
-    assert _close(got, torch.tensor([0.5, 0.9, 0.5])), "sum, per sample, the weights of the cells where targets is True"
-    g = torch.Generator().manual_seed(1)
-    w = torch.rand(6, 16, generator=g).softmax(-1)
-    t = torch.rand(6, 16, generator=g) > 0.7
-    assert _close(mass_on_target(w, t), torch.stack([w[i][t[i]].sum() for i in range(6)])), "wrong on random rows"
+def check_crossover(crossover_tokens):
+    """crossover_tokens(D) -> S: the sequence length at which a self-attention Block's attention products (Q K^T and
+    the weights times V) cost as many FLOPs as its linear layers (W_q, W_k, W_v, W_o and the 2D-wide MLP)."""
+    for d in (16, 64):
+        block = Block(d, heads=2)
+        flops = {}
+        for s in (8, 16):
+            x = torch.randn(1, s, d)
+            flops[s] = count_flops(block, x, torch.ones(1, s, dtype=torch.bool))
+        # flops(S) = a S + b S^2: the linear layers grow with S, the attention products with S^2
+        b = (flops[16] / 16 - flops[8] / 8) / 8
+        a = flops[8] / 8 - 8 * b
+        measured = a / b
+        guess = crossover_tokens(d)
+        assert isinstance(guess, (int, float)), f"return a number of tokens, got {guess!r}"
+        hints = {d: "the four projections and the MLP: count every linear layer's multiply-adds per token",
+                 2 * d: "the MLP is a linear layer too (two of them, D -> 2D -> D)",
+                 6 * d: "this Block's MLP is 2D wide, not the usual 4D",
+                 8 * d: "the attention products are two: Q K^T, then the weights times V"}
+        for wrong, hint in hints.items():
+            if abs(guess - wrong) < 0.5 and abs(measured - wrong) > 1:
+                raise AssertionError(f"D = {d}: the flop counter says {measured:.0f} tokens. {hint}")
+        assert abs(guess - measured) <= 0.02 * measured, \
+            f"D = {d}: the flop counter says {measured:.0f} tokens, you said {guess}"

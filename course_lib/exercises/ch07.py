@@ -1,10 +1,11 @@
 """Checks for the exercises of notebooks/07_coordinated_and_sequence.ipynb."""
+import math
+
 import torch
 import torch.nn.functional as F
 
 from . import exercise
 from ..fusion.coordinated import clip_loss
-from ..fusion.mult import SPAN, token_positions
 
 
 @exercise
@@ -26,18 +27,21 @@ def check_clip_loss(symmetric_infonce):
 
 
 @exercise
-def check_fractional_positions(fractional_positions):
-    """fractional_positions(mask (B, T), span) == (i + 1/2) / n * span on real tokens, n = each row's real length."""
-    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 0, 0, 0, 0, 0]], dtype=torch.bool)
-    got, want = fractional_positions(mask, SPAN), token_positions(mask)
-    assert torch.is_tensor(got) and got.shape == mask.shape, f"expected a (3, 6) tensor, got {got!r}"
-    padded = (torch.arange(6.0) + 0.5) / 6 * SPAN
-    if torch.allclose(got[0, :4], padded[:4]):
-        raise AssertionError("row 0 is stretched over the padded length 6: divide by its real length, 4")
-    index, n = token_positions(mask, fractional=False), mask.sum(1, keepdim=True)
-    if torch.allclose(got[mask], (index / n * SPAN)[mask]):
-        raise AssertionError("token i sits at (i + 1/2) / n: the middle of its slot, so both ends are treated alike")
-    assert torch.allclose(got[mask], want[mask], atol=1e-4), f"on real tokens expected {want[mask]}, got {got[mask]}"
+def check_uniform_infonce(uniform_infonce):
+    """uniform_infonce(B) -> CLIP's loss, in nats, on a batch of B pairs whose logits (B, B) are all equal."""
+    for B in (7, 64, 2):
+        want = clip_loss(torch.zeros(B, B)).item()
+        got = uniform_infonce(B)
+        got = got.item() if torch.is_tensor(got) else got
+        assert isinstance(got, (int, float)), f"return a number, got {got!r}"
+        hints = {math.log2(B): "the loss is a cross-entropy in nats: natural logarithm",
+                 2 * math.log(B): "CLIP averages its two directions, it does not add them",
+                 math.log(B - 1): "the true caption is one of the B classes too",
+                 1 / B: "1/B is the chance of picking the right caption; the loss is the cross-entropy of that guess"}
+        for wrong, hint in hints.items():
+            if abs(got - wrong) < 1e-3 and abs(want - wrong) > 1e-3:
+                raise AssertionError(f"B = {B}: the loss is {want:.4f}. {hint}")
+        assert abs(got - want) < 1e-3, f"B = {B}: the loss is {want:.4f}, you said {got}"
 
 
 @exercise
