@@ -12,7 +12,7 @@ from course_lib.exercises.ch01 import check_abstaining_mean, check_late_compleme
 from course_lib.exercises.ch02 import ReferenceIAFF, _iaff, check_iaff, check_saturated_gate
 from course_lib.exercises.ch03 import check_crossover, check_masked_softmax, check_self_attend
 from course_lib.exercises.ch04 import check_break_even_rank, check_pairs_task, check_tensor_fusion, check_tfn_flops
-from course_lib.exercises.ch05 import check_image_share, check_layout, check_pool_cells
+from course_lib.exercises.ch05 import check_image_share, check_layout, check_mmbt_mask
 from course_lib.exercises.ch06 import check_message, check_pmf_params, check_untrained
 from course_lib.exercises.chA import (check_bert_params, check_colour_blank_ceilings, check_mask_share,
                                       check_restored)
@@ -28,7 +28,7 @@ def stub(*args):
 @pytest.mark.parametrize("check", [check_late_complementary, check_saturated_gate, check_iaff,
                                    check_masked_softmax, check_self_attend, check_crossover,
                                    check_tensor_fusion, check_break_even_rank, check_tfn_flops, check_pairs_task,
-                                   check_layout, check_pool_cells, check_image_share,
+                                   check_layout, check_mmbt_mask, check_image_share,
                                    check_pmf_params, check_message, check_untrained,
                                    check_bert_params, check_mask_share, check_restored, check_colour_blank_ceilings,
                                    check_clip_loss, check_uniform_infonce, check_recall_at_1,
@@ -243,16 +243,17 @@ def test_layout_catches_positions_that_do_not_restart(capsys):
     assert "correct!" in capsys.readouterr().out
 
 
-def test_pool_cells_catches_non_overlapping_regions(capsys):
-    def floor_regions(cells, rows, cols):
-        h, w = 4 // rows, 4 // cols
-        return torch.stack([cells[:, :, r * h:(r + 1) * h, c * w:(c + 1) * w].mean((2, 3))
-                            for r in range(rows) for c in range(cols)], 1)
-    with pytest.raises(AssertionError, match="overlap"):
-        check_pool_cells(floor_regions)
-    span = lambda i, n: slice(4 * i // n, -(-4 * (i + 1) // n))
-    check_pool_cells(lambda cells, rows, cols: torch.stack(
-        [cells[:, :, span(r, rows), span(c, cols)].mean((2, 3)) for r in range(rows) for c in range(cols)], 1))
+@pytest.mark.parametrize("wrong,hint", [
+    (lambda n, m: torch.nn.functional.pad(m, (n + 2, 0)), "F.pad fills with 0"),
+    (lambda n, m: torch.nn.functional.pad(m, (n, 0), value=1), "N \\+ 2 tokens long"),
+    (lambda n, m: torch.ones(len(m), n + 2 + m.shape[1]), "padding must stay masked")])
+def test_mmbt_mask_catches_the_padded_port_and_its_neighbours(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_mmbt_mask(wrong)
+
+
+def test_mmbt_mask_accepts_the_fix(capsys):
+    check_mmbt_mask(lambda n, m: torch.nn.functional.pad(m, (n + 2, 0), value=1))
     assert "correct!" in capsys.readouterr().out
 
 

@@ -99,13 +99,13 @@ def test_drop_modality_passes_the_right_answer_and_catches_feature_dropout(capsy
         check_drop_modality(lambda h, p, g: _drop(h, p / 2, g))
 
 
-def test_choose_passes_the_right_rule_and_catches_the_two_classic_wrong_ones(capsys):
-    from course_lib.exercises.ch08 import check_choose
-    right = lambda rows, m: min((r for r in rows if r["accuracy"] >= m), key=lambda r: r["fusion_flops"],
-                                default={"name": None})["name"]
-    check_choose(right)
+def test_missing_ceiling_accepts_the_formula_and_names_each_wrong_task(capsys):
+    from course_lib.exercises.ch08 import check_missing_ceiling
+    check_missing_ceiling(lambda task, p: 1.0 if task == "redundant" else 1 - p / 2)
     assert "correct!" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="most accurate"):
-        check_choose(lambda rows, m: max(rows, key=lambda r: r["accuracy"])["name"])
-    with pytest.raises(AssertionError, match="filter by accuracy"):
-        check_choose(lambda rows, m: min(rows, key=lambda r: r["fusion_flops"])["name"])
+    with pytest.raises(AssertionError, match="redundant.*text alone states the colour"):
+        check_missing_ceiling(lambda task, p: 1 - p)                    # a missing image: always wrong
+    with pytest.raises(AssertionError, match="complementary.*2 classes, not 4"):
+        check_missing_ceiling(lambda task, p: 1.0 if task == "redundant" else 1 - 3 * p / 4)   # down to chance
+    with pytest.raises(AssertionError, match="synergy.*half the time"):
+        check_missing_ceiling(lambda task, p: {"redundant": 1.0, "complementary": 1 - p / 2}.get(task, 1 - 3 * p / 4))

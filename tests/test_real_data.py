@@ -18,7 +18,7 @@ from course_lib import real_data as rd  # noqa: E402
 from course_lib.fusion.mmbt import MMBT
 from course_lib.fusion.pmf import PMF
 from course_lib.world import VOCAB
-from course_lib.exercises.chB import (check_captions_per_image, check_masked_mean, check_normalise,
+from course_lib.exercises.chB import (check_captions_per_image, check_leaked_share, check_normalise,
                                       check_pairwise_auroc)
 
 
@@ -264,8 +264,10 @@ def test_fixture_maker_is_deterministic(tmp_path):
 def test_exercise_checks_catch_classic_wrong_answers(capsys):
     with pytest.raises(AssertionError, match="reshape mean and std to"):
         check_normalise(lambda x, m, s: (x - torch.tensor(m)) / torch.tensor(s))
-    with pytest.raises(AssertionError, match="padding is averaged in"):
-        check_masked_mean(lambda h, mask: h.mean(1))
+    with pytest.raises(AssertionError, match="ANY of its other captions"):
+        check_leaked_share(lambda k, q: 1 - q)
+    with pytest.raises(AssertionError, match="only its k - 1 other captions"):
+        check_leaked_share(lambda k, q: 1 - q ** k)
     with pytest.raises(AssertionError, match="one list per caption column"):
         check_captions_per_image(lambda t: [t.column(c).to_pylist() for c in rd.CAPTIONS])
     pairs = lambda s, y: (s[y == 1][:, None] - s[y == 0][None])                     # (positives, negatives)
@@ -275,7 +277,8 @@ def test_exercise_checks_catch_classic_wrong_answers(capsys):
         check_pairwise_auroc(lambda s, y: (pairs(s, y) >= 0).float().mean())
     with pytest.raises(AssertionError, match="a negative scores above a positive"):
         check_pairwise_auroc(lambda s, y: 1 - ((pairs(s, y) > 0) + 0.5 * (pairs(s, y) == 0)).float().mean())
-    check_masked_mean(lambda h, mask: (_ for _ in ()).throw(NotImplementedError))
+    check_leaked_share(lambda k, q: (_ for _ in ()).throw(NotImplementedError))
     assert "not attempted yet" in capsys.readouterr().out
     check_pairwise_auroc(lambda s, y: ((pairs(s, y) > 0) + 0.5 * (pairs(s, y) == 0)).float().mean())
-    assert "correct!" in capsys.readouterr().out
+    check_leaked_share(lambda k, q: 1 - q ** (k - 1))
+    assert capsys.readouterr().out.count("correct!") == 2

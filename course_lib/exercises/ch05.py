@@ -23,18 +23,24 @@ def check_layout(segments_and_positions):
 
 
 @exercise
-def check_pool_cells(pool_cells):
-    """pool_cells(cells (B, D, 4, 4), rows, cols) -> (B, rows * cols, D), the regions' means in row-major order."""
-    cells = torch.randn(2, 5, 4, 4, generator=torch.Generator().manual_seed(0))
-    for rows, cols in [(1, 1), (2, 2), (4, 2), (3, 1), (3, 3)]:
-        want = nn.AdaptiveAvgPool2d((rows, cols))(cells).flatten(2).transpose(1, 2)
-        got = pool_cells(cells, rows, cols)
-        assert tuple(got.shape) == tuple(want.shape), (
-            f"({rows}, {cols}) regions: expected shape {tuple(want.shape)} (B, N, D), got {tuple(got.shape)}")
-        assert torch.allclose(got, want, atol=1e-5), (
-            f"({rows}, {cols}) regions: the means differ from AdaptiveAvgPool2d" + (
-                "; when 4 cells do not split evenly the regions overlap: region i starts at floor(4 i / n) and "
-                "ends at ceil(4 (i + 1) / n)" if 4 % rows or 4 % cols else "; check the order (row-major)"))
+def check_mmbt_mask(mmbt_mask):
+    """mmbt_mask(n_image, text_mask (B, T) of 0/1) -> (B, n_image + 2 + T): BERT's attention mask for
+    [CLS] img_1..img_N [SEP] followed by the text."""
+    text_mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0]])
+    T = text_mask.shape[1]
+    for n in (1, 3):
+        got = mmbt_mask(n, text_mask)
+        assert torch.is_tensor(got), f"return a tensor, got {type(got).__name__}"
+        want = torch.cat([torch.ones(3, n + 2, dtype=torch.long), text_mask], dim=1)
+        if got.shape == want.shape and torch.equal(got.long()[:, n + 2:], text_mask) and not got[:, :n + 2].any():
+            raise AssertionError("that is the port's mask: F.pad fills with 0, so the image block is masked out and "
+                                 "BERT never looks at the picture")
+        if got.shape == (3, n + T):
+            raise AssertionError(f"N = {n}: the image block is N + 2 tokens long: [CLS], the N image tokens, [SEP]")
+        assert got.shape == want.shape, f"N = {n}: expected (B, N + 2 + T) = {tuple(want.shape)}, got {tuple(got.shape)}"
+        if torch.equal(got.long(), torch.ones_like(want)):
+            raise AssertionError("every position is visible: the text's padding must stay masked (0)")
+        assert torch.equal(got.long(), want), f"N = {n}: 1 on [CLS], the image tokens and [SEP], then the text's mask"
 
 
 @exercise

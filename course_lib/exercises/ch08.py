@@ -16,6 +16,7 @@ builds its optimizer from `model.parameters()`, so with `LowRankTensorFusion` (`
 checkpoints pickle the whole module, list included, so reloading keeps the untrained factors; a `state_dict`
 checkpoint, the usual kind, would lose them.)
 """
+import functools
 import io
 import math
 
@@ -160,19 +161,39 @@ def check_drop_modality(drop_modality):
     assert (drop_modality(h, 1.0, torch.Generator().manual_seed(1)) == 0).all(), "p = 1 must drop every sample"
 
 
+# the latent each modality shows, per task: the Bayes ceiling is computed from these and the label
+SHOWN = {"redundant": ("colour", "colour"), "complementary": ("b_img", "b_txt"), "synergy": ("c_img", "c_txt")}
+
+
+@functools.lru_cache
+def missing_image_bayes(task, p, n=3000, seed=0):
+    """The best accuracy of any model on `task` when each test image is missing with probability p, measured on a
+    draw of n samples: a missing image shows one more value of its latent, and each cell votes its majority."""
+    from ..pid import bayes_accuracy
+    from ..world import make_task
+    data = make_task(task, n, seed=seed, p_missing={"image": p} if p else None)
+    shown_img, shown_txt = (data.latents[name] for name in SHOWN[task])
+    shown_img = torch.where(data.present[:, 0], shown_img, shown_img.max() + 1)
+    cells = {}
+    for key in zip(shown_img.tolist(), shown_txt.tolist(), data.label.tolist()):
+        cells[key] = cells.get(key, 0) + 1 / n
+    return bayes_accuracy(cells)
+
+
 @exercise
-def check_choose(choose):
-    """choose(rows, min_accuracy) -> the name of the cheapest row (fusion FLOPs) reaching min_accuracy, or None."""
-    rows = [{"name": "concat", "accuracy": 0.51, "fusion_flops": 500},
-            {"name": "concat_mlp", "accuracy": 0.99, "fusion_flops": 33_000},
-            {"name": "lmf", "accuracy": 0.97, "fusion_flops": 6_800},
-            {"name": "merged", "accuracy": 0.95, "fusion_flops": 3_900_000}]
-    got = choose(rows, 0.9)
-    if got == "concat_mlp":
-        raise AssertionError("that is the most accurate family: choose the cheapest one that is accurate enough")
-    if got == "concat":
-        raise AssertionError("concat is the cheapest, but it is not accurate enough: filter by accuracy first")
-    assert got == "lmf", f"at >= 90%: lmf (6.8 kFLOP) is the cheapest that qualifies, got {got!r}"
-    assert choose(rows, 0.98) == "concat_mlp", "at >= 98% only concat_mlp qualifies"
-    assert choose(rows, 0.5) == "concat", "at >= 50% every family qualifies and concat is the cheapest"
-    assert choose(rows, 0.999) is None, "when no family is accurate enough, return None"
+def check_missing_ceiling(missing_image_ceiling):
+    """missing_image_ceiling(task, p) -> the best accuracy any model can reach on `task` (redundant, complementary,
+    synergy) when each test image is missing with probability p."""
+    hints = {"redundant": "the text alone states the colour: nothing is lost with the image",
+             "complementary": "with the image gone the text still gives its bit: the label is down to 2 classes, not 4",
+             "synergy": "with the image gone the text's colour says nothing, but a guess between 2 classes is right "
+                        "half the time"}
+    for task in SHOWN:
+        for p in (0.4, 1.0):
+            got = missing_image_ceiling(task, p)
+            assert isinstance(got, (int, float)) and 0 <= got <= 1, f"give an accuracy in [0, 1], got {got!r}"
+            measured = missing_image_bayes(task, p)
+            assert abs(got - measured) <= 0.03, \
+                f"{task}, p = {p}: the Bayes ceiling measures {measured:.3f}, you said {got:.3f}. {hints[task]}"
+
+

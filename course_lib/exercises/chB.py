@@ -23,18 +23,32 @@ def check_normalise(normalise):
     assert torch.allclose(got, want, atol=1e-5), "does not match torchvision's Normalize: (x - mean_c) / std_c per channel"
 
 
+def leaked_by_pair_split(captions_per_photo, test_share, photos=20000, seed=0):
+    """Split (photo, caption) pairs at random, each pair to test with probability test_share; return the share of
+    test pairs whose photo also has a caption in training (a simulation of `photos` photos)."""
+    g = torch.Generator().manual_seed(seed)
+    in_test = torch.rand(photos, captions_per_photo, generator=g) < test_share      # (photos, captions)
+    seen_in_training = (~in_test).any(1, keepdim=True).expand_as(in_test)
+    return (seen_in_training & in_test).sum().item() / in_test.sum().item()
+
+
 @exercise
-def check_masked_mean(masked_mean):
-    """masked_mean(h (B, T, D), mask (B, T) of 0/1) == the mean of h over each row's real tokens only."""
-    g = torch.Generator().manual_seed(0)
-    h = torch.randn(3, 6, 4, generator=g)
-    mask = torch.tensor([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0]])
-    got = masked_mean(h, mask)
-    assert torch.is_tensor(got) and got.shape == (3, 4), f"expected a (3, 4) tensor, got {got!r}"
-    if torch.allclose(got, h.mean(1), atol=1e-5) or torch.allclose(got, (h * mask[..., None]).mean(1), atol=1e-5):
-        raise AssertionError("the padding is averaged in: divide the masked sum by each row's number of real tokens")
-    want = torch.stack([h[i, mask[i].bool()].mean(0) for i in range(3)])
-    assert torch.allclose(got, want, atol=1e-5), f"expected {want}, got {got}"
+def check_leaked_share(leaked_share):
+    """leaked_share(k, q) -> with k captions per photo and each (photo, caption) pair sent to test with probability
+    q, the expected share of test pairs whose photo the model also saw in training."""
+    for k, q in [(5, 0.2), (2, 0.5), (3, 0.3)]:
+        got = leaked_share(k, q)
+        assert isinstance(got, (int, float)) and 0 <= got <= 1, f"give a share in [0, 1], got {got!r}"
+        measured = leaked_by_pair_split(k, q)
+        hints = {q: "that is the share of pairs in test; ask instead whether a test pair's photo has another caption "
+                    "in training",
+                 1 - q: "a test pair's photo is in training if ANY of its other captions is",
+                 1 - q ** k: "the pair itself is in test: only its k - 1 other captions can put the photo in training",
+                 0: "a split of pairs does not keep a photo's captions together"}
+        for wrong, hint in hints.items():
+            if abs(got - wrong) < 1e-3 and abs(measured - wrong) > 0.01:
+                raise AssertionError(f"k = {k}, q = {q}: the simulation measures {measured:.3f}. {hint}")
+        assert abs(got - measured) <= 0.01, f"k = {k}, q = {q}: the simulation measures {measured:.3f}, you said {got}"
 
 
 @exercise
