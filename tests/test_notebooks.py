@@ -59,7 +59,7 @@ def test_notebook_hygiene(path):
     assert re.search(r"^\s*claim\(", text, re.M), "every chapter states its lesson through the claims ledger"
     assert "ipywidgets" in text and "interactive(" in text, "every chapter has an ipywidgets explorer"
     assert src(cells[0]) == colab.setup_cell(), "the first code cell must be the Colab setup cell (`make colab`)"
-    for heading in ["Idea", "Math", "Build", "Train", "Look", "Claim", "Exercises", "Summary"]:
+    for heading in ["Idea", "Math", "Build", "Train", "Look", "Claim", "Exercises", "Summary", "References"]:
         assert re.search(rf"^#+ .*{heading}", text, re.M), f"missing the {heading} section of the chapter arc"
 
 
