@@ -3,9 +3,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from course_lib.fusion.early_late import BagPool, Concat, DecisionLevel, LateFusion, WeightedSum
+from course_lib.fusion.early_late import BagPool, Concat, DataLevel, DecisionLevel, LateFusion, WeightedSum
 from course_lib.models import FusionClassifier
-from course_lib.world import make_task
+from course_lib.world import VOCAB, make_task
 
 torch.manual_seed(0)
 A, B = torch.randn(5, 8), torch.randn(5, 8)
@@ -103,3 +103,23 @@ def test_fusion_classifier_heads_and_bag_errors():
     assert FusionClassifier(Concat([64, 64]), 2, head="mlp", bag_pool=BagPool("max"))(data).shape == (4, 2)
     with pytest.raises(ValueError, match="unknown head"):
         FusionClassifier(Concat([64, 64]), 2, head="deep")
+
+
+def test_data_level_joins_pixels_and_word_counts_and_ignores_padding():
+    batch = make_task("complementary", 3, seed=0).tensors()
+    model = DataLevel(4)
+    joined = model.join(batch)
+    assert joined.shape == (3, 3 * 32 * 32 + len(VOCAB)) and model(batch).shape == (3, 4)
+    assert torch.equal(joined[:, :3072], batch["image"].flatten(1))
+    for row, (ids, real) in enumerate(zip(batch["text"], batch["text_mask"])):
+        assert torch.equal(joined[row, 3072:], torch.bincount(ids[real], minlength=len(VOCAB)).float())
+    padded = dict(batch, text=torch.where(batch["text_mask"], batch["text"], torch.full_like(batch["text"], 7)))
+    assert torch.equal(model.join(padded), joined), "what stands at padded positions must not count"
+
+
+def test_data_level_names_a_mismatched_batch():
+    batch = make_task("complementary", 3, seed=0).tensors()
+    with pytest.raises(ValueError, match="one sentence"):
+        DataLevel(4)(dict(batch, text=batch["text"][:2], text_mask=batch["text_mask"][:2]))
+    with pytest.raises(ValueError, match="images of 100 values"):
+        DataLevel(4, n_pixels=100)(batch)

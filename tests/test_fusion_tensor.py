@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from course_lib.fusion.tensor import (LMF, MFB, TFN, BilinearPool, Projected, append_one, lmf_from_tfn, lmf_params,
-                                      outer, signed_sqrt_l2, tfn_params)
+from course_lib.fusion.tensor import (LMF, MCB, MFB, TFN, BilinearPool, Projected, append_one, lmf_from_tfn,
+                                      lmf_params, outer, signed_sqrt_l2, tfn_params)
 from course_lib.measure import count_flops, count_parameters
 
 torch.manual_seed(0)
@@ -191,3 +191,33 @@ def test_same_seed_same_module():
 def test_bad_input_raises(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_mcb_is_the_count_sketch_of_the_outer_product():
+    mcb = MCB((5, 7), d_out=16, seed=3)
+    x, y = torch.randn(3, 5), torch.randn(3, 7)
+    for b in range(3):
+        want = torch.zeros(16)
+        for j in range(5):
+            for k in range(7):
+                want[(mcb.bucket_x[j] + mcb.bucket_y[k]) % 16] += mcb.sign_x[j] * mcb.sign_y[k] * x[b, j] * y[b, k]
+        assert torch.allclose(mcb.compact(x, y)[b], want, atol=1e-5)
+    assert mcb(x, y).shape == (3, 16) and torch.allclose(mcb(x, y).norm(dim=-1), torch.ones(3), atol=1e-5)
+    assert not list(mcb.parameters()), "MCB trains nothing: buckets and signs are buffers"
+    assert torch.equal(MCB((5, 7), 16, seed=3).bucket_y, mcb.bucket_y), "the same seed draws the same sketch"
+
+
+def test_mcb_inner_products_are_unbiased():
+    g = torch.Generator().manual_seed(0)
+    x, x2, y, y2 = (torch.nn.functional.normalize(torch.randn(1, 8, generator=g), dim=-1) for _ in range(4))
+    x2, y2 = x + x2, y + y2
+    truth = ((x * x2).sum() * (y * y2).sum()).item()
+    estimates = [(m.compact(x, y) * m.compact(x2, y2)).sum().item() for m in (MCB((8, 8), 32, s) for s in range(400))]
+    assert abs(sum(estimates) / len(estimates) - truth) < 0.05, "averaged over sketches, <x, x'><y, y'>"
+
+
+def test_mcb_refuses_bad_input():
+    with pytest.raises(ValueError, match="exactly 2 modalities"):
+        MCB((4, 4, 4))
+    with pytest.raises(ValueError, match="mismatched batch sizes"):
+        MCB((4, 4))(torch.randn(3, 4), torch.randn(2, 4))

@@ -6,6 +6,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from course_lib.models import mlp
+from course_lib.world import VOCAB
+
 
 def check_features(hs, dims=None):
     """Fusion inputs must be M tensors (B, D_m) with one batch size B (and sizes `dims` when given)."""
@@ -58,6 +61,32 @@ class WeightedSum(nn.Module):
         check_features(hs, [self.out_dim] * len(self.weights))
         stacked = self.norm(torch.stack(hs, dim=1))             # (B, M, D)
         return (self.weights[:, None] * stacked).sum(1)         # (B, D)
+
+
+class DataLevel(nn.Module):
+    """Data-level fusion: raw pixels and word counts joined before any features exist, then an MLP -> logits (B, C).
+
+    batch: "image" (B, 3, H, W), "text" (B, T) token ids, "text_mask" (B, T) True on real tokens. The joined input is
+    [pixels (B, 3HW); counts (B, V)], V = n_words: no encoder, so the MLP must learn every feature itself.
+    """
+
+    def __init__(self, n_classes, n_pixels=3 * 32 * 32, n_words=len(VOCAB), hidden=128):
+        super().__init__()
+        self.n_pixels, self.n_words = n_pixels, n_words
+        self.mlp = mlp(n_pixels + n_words, hidden, n_classes)
+
+    def join(self, batch):
+        """The raw input (B, 3HW + V): the flattened pixels, then each word's count over the real tokens."""
+        pixels, text, mask = batch["image"].flatten(1), batch["text"], batch["text_mask"]
+        if pixels.shape[1] != self.n_pixels or text.shape != mask.shape or len(text) != len(pixels):
+            raise ValueError(f"expected images of {self.n_pixels} values and one sentence (B, T) with its mask per "
+                             f"image; got images {tuple(batch['image'].shape)}, text {tuple(text.shape)}, "
+                             f"mask {tuple(mask.shape)}")
+        counts = torch.zeros(len(text), self.n_words, device=text.device)
+        return torch.cat([pixels, counts.scatter_add_(1, text, mask.float())], dim=-1)
+
+    def forward(self, batch):
+        return self.mlp(self.join(batch))
 
 
 class LateFusion(nn.Module):

@@ -60,6 +60,41 @@ class MFB(nn.Module):
         return signed_sqrt_l2(joint.view(-1, self.out_dim, self.k).sum(-1))  # sum-pool each group of k
 
 
+class MCB(nn.Module):
+    """Multimodal compact bilinear pooling (Fukui et al. 2016): x (B, Dx), y (B, Dy) -> (B, d_out).
+
+    The count sketch of the outer product x y^T (buckets (b_x(j) + b_y(k)) mod d_out, signs s_x(j) s_y(k)), computed as
+    the circular convolution of the two modalities' count sketches, by FFT; then `signed_sqrt_l2`. Buckets and signs
+    are drawn once from `seed` and never trained: MCB has no parameters.
+    """
+
+    def __init__(self, dims, d_out: int = 1024, seed: int = 0):
+        super().__init__()
+        self.dims, self.out_dim = tuple(dims), d_out
+        if len(self.dims) != 2:
+            raise ValueError(f"MCB fuses exactly 2 modalities, got dims {self.dims}")
+        g = torch.Generator().manual_seed(seed)
+        for name, d in zip(("x", "y"), self.dims):
+            self.register_buffer(f"bucket_{name}", torch.randint(d_out, (d,), generator=g))
+            self.register_buffer(f"sign_{name}", torch.randint(2, (d,), generator=g).float() * 2 - 1)
+
+    @staticmethod
+    def count_sketch(h, bucket, sign, d):
+        """h (B, D) -> (B, d): each feature, times its sign, added into its bucket."""
+        return h.new_zeros(len(h), d).index_add_(1, bucket, h * sign)
+
+    def compact(self, x, y):
+        """The sketch of x y^T before normalisation (B, d_out)."""
+        check_features((x, y), self.dims)
+        with torch.autocast(x.device.type, enabled=False):                  # the FFT in float32, whatever AMP does
+            sx = self.count_sketch(x.float(), self.bucket_x, self.sign_x, self.out_dim)
+            sy = self.count_sketch(y.float(), self.bucket_y, self.sign_y, self.out_dim)
+            return torch.fft.irfft(torch.fft.rfft(sx) * torch.fft.rfft(sy), n=self.out_dim)   # circular convolution
+
+    def forward(self, x, y):
+        return signed_sqrt_l2(self.compact(x, y))
+
+
 def append_one(h: torch.Tensor) -> torch.Tensor:
     """[h; 1]: (B, D) -> (B, D + 1). The constant 1 is what keeps the lower-order terms in an outer product."""
     return torch.cat([h, h.new_ones(h.shape[0], 1)], dim=-1)
