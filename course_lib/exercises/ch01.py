@@ -2,6 +2,7 @@
 import torch
 
 from . import exercise
+from ..fusion.early_late import LateFusion
 
 
 def _bag(seed=0, b=6, k=5, d=4):
@@ -41,7 +42,6 @@ def _torn_models(n=20000, seed=1):
 @exercise
 def check_late_complementary(predict_late_complementary):
     """predict_late_complementary() -> {"mean": accuracy, "vote": accuracy}, both in [0, 1]."""
-    from ..fusion.early_late import LateFusion
     guess = predict_late_complementary()
     assert isinstance(guess, dict) and set(guess) == {"mean", "vote"}, \
         f'return a dict with the keys "mean" and "vote", got {guess!r}'

@@ -25,6 +25,8 @@ import torch.nn as nn
 
 from . import exercise
 from ..fusion.tensor import LMF, append_one, lmf_params
+from ..pid import bayes_accuracy
+from ..world import make_task
 
 DIMS, D_OUT, RANK = (3, 4), 5, 2
 
@@ -169,9 +171,7 @@ SHOWN = {"redundant": ("colour", "colour"), "complementary": ("b_img", "b_txt"),
 def missing_image_bayes(task, p, n=3000, seed=0):
     """The best accuracy of any model on `task` when each test image is missing with probability p, measured on a
     draw of n samples: a missing image shows one more value of its latent, and each cell votes its majority."""
-    from ..pid import bayes_accuracy
-    from ..world import make_task
-    data = make_task(task, n, seed=seed, p_missing={"image": p} if p else None)
+    data = make_task(task, n, seed=seed, p_missing={"image": p})
     shown_img, shown_txt = (data.latents[name] for name in SHOWN[task])
     shown_img = torch.where(data.present[:, 0], shown_img, shown_img.max() + 1)
     cells = {}
